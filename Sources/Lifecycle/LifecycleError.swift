@@ -1,0 +1,49 @@
+/// Why the lifecycle refused or abandoned something; every case names the service.
+///
+/// A user's own error from `start()`, `stop()` or a background task is never wrapped in this type:
+/// it passes through untouched.
+public enum LifecycleError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The services on a dependency cycle, the first one repeated at the end. Nothing was started.
+    case dependencyCycle([ServiceID])
+    /// A `Parallel()` with no services in the dependencies of this service.
+    case emptyParallel(in: ServiceID)
+    /// A timeout of zero or less on this service.
+    case invalidTimeout(ServiceID, Duration)
+    /// The service's `start()` did not return within its `startTimeout`; it was cancelled.
+    case startTimedOut(ServiceID, after: Duration)
+    /// The service's `stop()` did not return within its `gracefulShutdownTimeout` and was abandoned.
+    case stopTimedOut(ServiceID, after: Duration)
+    /// `start()` was called on a runner that was already started; a runner runs its tree once.
+    case alreadyStarted(ServiceID)
+    /// `stop()` or `wait()` was called on a runner that was never started.
+    case notStarted(ServiceID)
+    /// `addTask` was called on a service that is neither starting nor running.
+    case taskAddedWhileNotRunning(ServiceID, ServiceState)
+    /// The transition table refused a move: a defect in the lifecycle, reported instead of hidden.
+    case illegalTransition(ServiceID, from: ServiceState, to: ServiceState)
+
+    /// One sentence a user can act on.
+    public var description: String {
+        switch self {
+        case .dependencyCycle(let ids):
+            "dependency cycle: \(ids.map(\.name).joined(separator: " → ")); nothing was started. "
+                + "Break the cycle so that every service's dependencies are started before it."
+        case .emptyParallel(let id):
+            "\(id) lists an empty Parallel() in its dependencies; give it at least one service or remove it"
+        case .invalidTimeout(let id, let value):
+            "\(id) has a timeout of \(value); timeouts must be greater than zero"
+        case .startTimedOut(let id, let limit):
+            "\(id) did not start within its startTimeout of \(limit) and was cancelled"
+        case .stopTimedOut(let id, let limit):
+            "\(id) did not stop within its gracefulShutdownTimeout of \(limit) and was abandoned"
+        case .alreadyStarted(let id):
+            "the runner of \(id) was already started; a ServiceRunner runs its tree once, make a new one to run it again"
+        case .notStarted(let id):
+            "the runner of \(id) was never started; call start() or run() first"
+        case .taskAddedWhileNotRunning(let id, let state):
+            "addTask was called on \(id) while it is \(state); add background tasks from start() or while it runs"
+        case .illegalTransition(let id, let from, let to):
+            "\(id) cannot go from \(from) to \(to)"
+        }
+    }
+}

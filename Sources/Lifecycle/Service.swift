@@ -1,0 +1,57 @@
+/// A thing with a life: started after its dependencies, stopped before them.
+///
+/// Every requirement has a default, so the smallest service is `final class S: Service {}`.
+/// An `actor` can be a service; its `name`, `dependencies` and timeouts are then `nonisolated`.
+///
+/// ```swift
+/// final class API: Service {
+///     let database = Database(), cache = Cache(), queue = Queue()
+///     var dependencies: Dependencies { [database, Parallel(cache, queue)] }
+///     func start() async throws { try addTask { try await self.refreshLoop() } }
+/// }
+/// ```
+///
+/// The lifecycle reads `name`, `dependencies` and the timeouts once per start of a tree.
+public protocol Service: AnyObject, DependencyElement {
+    /// The name events and errors use. Default: the type's name.
+    var name: String { get }
+    /// What must run before this service starts, as sequential stages. Default: none.
+    var dependencies: Dependencies { get }
+    /// How long `stop()` (and the cancelling of background tasks) may take before it is abandoned.
+    /// Default: 10 seconds.
+    var gracefulShutdownTimeout: Duration { get }
+    /// How long `start()` may take before it is cancelled and counted as failed. Default: none.
+    var startTimeout: Duration? { get }
+    /// Starts the service. Its dependencies are running when this is called.
+    ///
+    /// Throwing here stops what already started and is rethrown by `run()`; `stop()` is not called.
+    func start() async throws
+    /// Stops the service. Its dependencies still run; background tasks are cancelled after it returns.
+    func stop() async throws
+}
+
+extension Service {
+    /// The type's name.
+    public var name: String { String(describing: type(of: self)) }
+    /// No dependencies.
+    public var dependencies: Dependencies { [] }
+    /// Ten seconds.
+    public var gracefulShutdownTimeout: Duration { .seconds(10) }
+    /// No start timeout.
+    public var startTimeout: Duration? { nil }
+    /// Does nothing.
+    public func start() async throws {}
+    /// Does nothing.
+    public func stop() async throws {}
+    /// A service stands in a dependency list as a stage of its own.
+    public var stageServices: [any Service] { [self] }
+
+    /// The service's identity in events and errors.
+    public var serviceID: ServiceID { ServiceTable.shared.identify(self) }
+
+    /// Where the service is in its life; readable from any thread at any time.
+    public var state: ServiceState { ServiceTable.shared.state(of: self) }
+
+    /// Whether the service is ``ServiceState/running``.
+    public var isRunning: Bool { state == .running }
+}

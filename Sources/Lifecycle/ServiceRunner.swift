@@ -1,0 +1,300 @@
+import Synchronization
+
+/// Runs one tree of services, once: start, wait, stop, and the events of every transition.
+///
+/// ```swift
+/// let runner = ServiceRunner(API())
+/// let events = runner.events()        // subscribe before starting
+/// try await runner.run()
+/// ```
+///
+/// All methods are safe to call from any task or thread. A runner starts its tree once; to run the
+/// same services again, make a new runner (a stopped service may be started again).
+public final class ServiceRunner: Sendable {
+    private enum Phase { case idle, starting, running, stopping, stopped }
+
+    private struct State {
+        var phase = Phase.idle
+        var stopCause: StopCause?
+        var failure: (any Error)?
+        var waiters: [Int: CheckedContinuation<Void, any Error>] = [:]
+        var cancelledWaiters: Set<Int> = []
+        var lastWaiter = 0
+        var startTask: Task<Void, any Error>?
+        var stopTask: Task<[any Error], Never>?
+    }
+
+    /// The root of the tree.
+    let root: any Service
+    /// The root's identity.
+    let rootID: ServiceID
+    /// The clock of timeouts and event times.
+    let clock: LifecycleClock
+    /// The signals `run()` turns into a stop.
+    let signals: [Int32]
+    private let hub = EventHub()
+    private let observerTasks: [Task<Void, Never>]
+    private let state = Mutex(State())
+
+    /// A runner for the tree under `service`.
+    ///
+    /// - Parameters:
+    ///   - observers: consumers of the events; each is subscribed now, so it sees every event, and
+    ///     `run()`/`stop()` return only after each has consumed the last one.
+    ///   - signals: the signals `run()` turns into a graceful stop (a second one escalates); `[]` for none.
+    ///   - clock: the clock of `startTimeout`, `gracefulShutdownTimeout` and event times.
+    public init(
+        _ service: any Service,
+        observers: [any LifecycleObserver] = [],
+        signals: [Int32] = Signals.default,
+        clock: some Clock<Duration> = ContinuousClock()
+    ) {
+        root = service
+        rootID = ServiceTable.shared.identify(service)
+        self.clock = LifecycleClock(clock)
+        self.signals = signals
+        let hub = self.hub
+        observerTasks = observers.map { observer in
+            let stream = hub.subscribe()
+            return Task { await observer.observe(stream) }
+        }
+    }
+
+    deinit {
+        // A runner dropped without stopping still ends its observers' streams.
+        hub.finish()
+    }
+
+    // MARK: Starting and stopping
+
+    /// Starts the tree: dependencies first, stages in order, each `Parallel` stage concurrently.
+    ///
+    /// On failure, everything this start began is stopped in reverse order, the observers have seen
+    /// the last event, and the original error is rethrown. A stop requested meanwhile makes it throw
+    /// `CancellationError` after that rollback.
+    ///
+    /// - Throws: ``LifecycleError/alreadyStarted(_:)`` on a second call, ``LifecycleError/dependencyCycle(_:)``
+    ///   and other bad-input errors before anything starts, or the first error of a `start()`.
+    public func start() async throws {
+        let task: Task<Void, any Error> = try state.withLock { state throws(LifecycleError) in
+            guard state.phase == .idle else { throw .alreadyStarted(rootID) }
+            state.phase = .starting
+            let task = Task {
+                do {
+                    try await Coordinator.shared.start(self)
+                    self.state.withLock { $0.phase = .running }
+                } catch {
+                    self.state.withLock { $0.phase = .stopped }
+                    throw error
+                }
+            }
+            state.startTask = task
+            if state.stopCause != nil { task.cancel() }
+            return task
+        }
+        do {
+            try await withTaskCancellationHandler {
+                try await task.value
+            } onCancel: {
+                self.requestStop(cause: .cancellation)
+            }
+        } catch {
+            await finishEvents()
+            throw state.withLock { $0.failure } ?? error
+        }
+    }
+
+    /// Stops the tree: services in reverse order, each `Parallel` stage concurrently, every stop
+    /// attempted even when others throw or time out.
+    ///
+    /// A start in flight is cancelled and rolled back first. Calling it again, or concurrently, waits
+    /// for the same stop. Returns after the observers consumed the last event.
+    ///
+    /// - Throws: the first error a `stop()` threw (or ``LifecycleError/stopTimedOut(_:after:)``), after
+    ///   every stop ran; ``LifecycleError/notStarted(_:)`` when the runner was never started.
+    public func stop() async throws {
+        requestStop(cause: .requested)
+        let task: Task<[any Error], Never> = try state.withLock { state throws(LifecycleError) in
+            guard state.phase != .idle else { throw .notStarted(rootID) }
+            if let task = state.stopTask { return task }
+            let startTask = state.startTask
+            let task = Task {
+                _ = await startTask?.result
+                let isRunning = self.state.withLock { state in
+                    guard state.phase == .running else { return false }
+                    state.phase = .stopping
+                    return true
+                }
+                var errors: [any Error] = []
+                if isRunning {
+                    errors = await Coordinator.shared.stop(self)
+                    self.state.withLock { $0.phase = .stopped }
+                }
+                await self.finishEvents()
+                return errors
+            }
+            state.stopTask = task
+            return task
+        }
+        if let first = await task.value.first { throw first }
+    }
+
+    /// Starts the tree, waits until a stop is requested or the tree fails, stops it, and rethrows
+    /// the failure if there was one.
+    ///
+    /// The runner's signals (SIGINT and SIGTERM by default) request the stop; a second one while
+    /// stopping escalates. A stop requested during the start, by a signal or `requestStop()`, makes
+    /// `run()` return normally after the rollback.
+    public func run() async throws {
+        let signalHandling = SignalHandling(signals, runner: self)
+        defer { signalHandling.restore() }
+        do {
+            try await start()
+        } catch is CancellationError where isCleanStop {
+            return
+        }
+        var failure: (any Error)?
+        do {
+            try await withTaskCancellationHandler {
+                try await wait()
+            } onCancel: {
+                self.requestStop(cause: .cancellation)
+            }
+        } catch {
+            failure = error
+        }
+        do {
+            try await stop()
+        } catch {
+            if failure == nil { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Waits until a stop is requested or the tree fails.
+    ///
+    /// Returns at once when a stop was already requested or the tree has stopped.
+    ///
+    /// - Throws: the failure that ended the tree (a background task's error), `CancellationError`
+    ///   when the waiting task is cancelled, ``LifecycleError/notStarted(_:)`` before `start()`.
+    public func wait() async throws {
+        let token = state.withLock { state in
+            state.lastWaiter += 1
+            return state.lastWaiter
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let result: Result<Void, any Error>? = state.withLock { state in
+                    if state.cancelledWaiters.remove(token) != nil { return .failure(CancellationError()) }
+                    if let failure = state.failure { return .failure(failure) }
+                    if state.phase == .idle { return .failure(LifecycleError.notStarted(rootID)) }
+                    if state.stopCause != nil || state.phase == .stopped { return .success(()) }
+                    state.waiters[token] = continuation
+                    return nil
+                }
+                if let result { continuation.resume(with: result) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                guard let waiter = state.waiters.removeValue(forKey: token) else {
+                    state.cancelledWaiters.insert(token)
+                    return nil as CheckedContinuation<Void, any Error>?
+                }
+                return waiter
+            }
+            waiter?.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Asks the tree to stop, and returns at once.
+    ///
+    /// Safe from any thread or task, including a signal handler's. Calling it again does nothing;
+    /// ``wait()`` returns and ``stop()`` performs the stop.
+    ///
+    /// - Important: Services still starting are cancelled; running ones stop in reverse order.
+    public func requestStop() {
+        requestStop(cause: .requested)
+    }
+
+    // MARK: Observing
+
+    /// The state of a service of this tree (or any service); the same as `service.state`.
+    public func state(of service: any Service) -> ServiceState {
+        service.state
+    }
+
+    /// Makes a new stream of this runner's events, from now until the tree has stopped.
+    ///
+    /// Each call returns a new stream, so many consumers can follow one runner. Subscribe before
+    /// `start()` to see every event. Nothing is dropped unless `bufferingNewest` limits the buffer;
+    /// then dropped events are counted in ``droppedEventCount``.
+    public func events(bufferingNewest limit: Int? = nil) -> AsyncStream<LifecycleEvent> {
+        hub.subscribe(bufferingNewest: limit)
+    }
+
+    /// How many events streams with a bounded buffer dropped.
+    public var droppedEventCount: Int { hub.droppedCount }
+
+    // MARK: For the coordinator and the signal handling
+
+    /// Delivers an event to every subscriber.
+    func emit(_ event: LifecycleEvent) {
+        hub.emit(event)
+    }
+
+    /// The tree failed (a background task threw): wake `wait()` with the error and request the stop.
+    func fail(_ error: any Error) {
+        let waiters = state.withLock { state in
+            if state.failure == nil { state.failure = error }
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume(throwing: error) }
+        requestStop(cause: .failure)
+    }
+
+    /// Records why the tree stops (first cause wins), emits it, cancels a start in flight, wakes `wait()`.
+    func requestStop(cause: StopCause) {
+        let woken: (waiters: [CheckedContinuation<Void, any Error>], start: Task<Void, any Error>?)? =
+            state.withLock { state in
+                guard state.stopCause == nil else { return nil }
+                state.stopCause = cause
+                defer { state.waiters = [:] }
+                return (Array(state.waiters.values), state.startTask)
+            }
+        guard let woken else { return }
+        let rootState = root.state
+        emit(LifecycleEvent(service: rootID, from: rootState, to: rootState, time: clock.elapsed(), kind: .stopRequested(cause)))
+        woken.start?.cancel()
+        for waiter in woken.waiters { waiter.resume() }
+    }
+
+    /// A second signal while stopping: cancel the stops in flight so the rest run already cancelled.
+    func escalate(signal: Int32) {
+        let stopTask = state.withLock { $0.stopTask }
+        let rootState = root.state
+        emit(
+            LifecycleEvent(
+                service: rootID, from: rootState, to: rootState, time: clock.elapsed(),
+                kind: .stopRequested(.escalation(signal))))
+        stopTask?.cancel()
+        state.withLock { $0.startTask }?.cancel()
+    }
+
+    /// Whether the stop so far was asked for (a request or a signal) rather than caused by a failure.
+    private var isCleanStop: Bool {
+        state.withLock { state in
+            guard state.failure == nil, let cause = state.stopCause else { return false }
+            switch cause {
+            case .requested, .signal, .escalation: return true
+            case .failure, .cancellation: return false
+            }
+        }
+    }
+
+    /// Ends the event streams and waits until every observer consumed the last event.
+    private func finishEvents() async {
+        hub.finish()
+        for task in observerTasks { await task.value }
+    }
+}

@@ -1,0 +1,100 @@
+/// A tree of services read once and checked before anything starts: nodes, stages, no cycles.
+///
+/// Pure graph work over indices: each service's `dependencies`, `name` and timeouts are read
+/// exactly once per start of a tree, and both walks are iterative, so a tree 100,000 deep needs no
+/// deep stack. A service reachable along many paths is one node (that is how sharing is found).
+struct TreePlan: Sendable {
+    /// One service of the tree, with its stages as indices into ``nodes``.
+    struct Node: Sendable {
+        let service: any Service
+        let id: ServiceID
+        let stages: [[Int]]
+        let startTimeout: Duration?
+        let gracefulShutdownTimeout: Duration
+    }
+
+    /// The services; index 0 is the root.
+    let nodes: [Node]
+    /// Where each service is in ``nodes``.
+    let indices: [ServiceID: Int]
+
+    /// The root's node.
+    var root: Node { nodes[0] }
+
+    /// Reads the tree under `root` and checks it.
+    ///
+    /// - Throws: ``LifecycleError/dependencyCycle(_:)``, ``LifecycleError/emptyParallel(in:)`` or
+    ///   ``LifecycleError/invalidTimeout(_:_:)``, before anything has started.
+    init(root: any Service, identify: (any Service) -> ServiceID) throws(LifecycleError) {
+        var services: [any Service] = []
+        var ids: [ServiceID] = []
+        var stagesOfServices: [[[any Service]]] = []
+        var indices: [ServiceID: Int] = [:]
+
+        func index(of service: any Service) -> Int {
+            let id = identify(service)
+            if let known = indices[id] { return known }
+            indices[id] = services.count
+            services.append(service)
+            ids.append(id)
+            return services.count - 1
+        }
+
+        // Discover every node breadth-first, reading each service's dependencies once.
+        _ = index(of: root)
+        var nodes: [Node] = []
+        var next = 0
+        while next < services.count {
+            let service = services[next]
+            let id = ids[next]
+            let stages = service.dependencies.stages
+            if stages.contains(where: \.isEmpty) { throw .emptyParallel(in: id) }
+            let grace = service.gracefulShutdownTimeout
+            let startLimit = service.startTimeout
+            if grace <= .zero { throw .invalidTimeout(id, grace) }
+            if let startLimit, startLimit <= .zero { throw .invalidTimeout(id, startLimit) }
+            stagesOfServices.append(stages)
+            nodes.append(
+                Node(
+                    service: service, id: id, stages: stages.map { $0.map(index(of:)) },
+                    startTimeout: startLimit, gracefulShutdownTimeout: grace))
+            next += 1
+        }
+        if let cycle = Self.findCycle(in: nodes) { throw .dependencyCycle(cycle) }
+        self.nodes = nodes
+        self.indices = indices
+    }
+
+    /// The services on the first cycle found, the first repeated at the end; `nil` when there is none.
+    ///
+    /// An iterative depth-first walk with three colours: meeting a node still on the path closes a cycle.
+    static func findCycle(in nodes: [Node]) -> [ServiceID]? {
+        enum Colour { case unseen, onPath, done }
+        var colour = [Colour](repeating: .unseen, count: nodes.count)
+        let children = nodes.map { $0.stages.flatMap { $0 } }
+        for start in nodes.indices where colour[start] == .unseen {
+            var path: [(node: Int, nextChild: Int)] = [(start, 0)]
+            colour[start] = .onPath
+            while let (node, nextChild) = path.last {
+                guard nextChild < children[node].count else {
+                    colour[node] = .done
+                    path.removeLast()
+                    continue
+                }
+                path[path.count - 1].nextChild += 1
+                let child = children[node][nextChild]
+                switch colour[child] {
+                case .unseen:
+                    colour[child] = .onPath
+                    path.append((child, 0))
+                case .onPath:
+                    let from = path.firstIndex { $0.node == child }!
+                    return path[from...].map { nodes[$0.node].id } + [nodes[child].id]
+                case .done:
+                    continue
+                }
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,5 @@
+import Testing
+
+@Test func demoTestsBuild() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,6 @@
+import Testing
+import LifecycleObservers
+
+@Test func observersModuleImports() {
+    #expect(ServiceState.idle.successors == [.starting])
+}
