@@ -54,7 +54,9 @@ actor Coordinator {
         let action = held[id]?.machine.taskFailed() ?? .report
         let state = held[id]?.machine.state ?? .stopped
         for (runner, plan) in runners.values where plan.indices[id] != nil {
-            runner.emit(LifecycleEvent(service: id, from: state, to: state, error: error, time: runner.clock.elapsed(), kind: .taskFailed))
+            runner.emit(
+                LifecycleEvent(
+                    service: id, from: state, to: state, error: error, time: runner.clock.elapsed(), kind: .taskFailed))
             if action == .failTrees { runner.fail(error) }
         }
     }
@@ -186,7 +188,10 @@ actor Coordinator {
     private func release(_ index: Int, of plan: TreePlan, for runner: ServiceRunner) async -> [any Error] {
         let id = plan.nodes[index].id
         guard held[id] != nil else {
-            return [LifecycleError.illegalTransition(id, from: ServiceTable.shared.state(of: plan.nodes[index].service), to: .stopping)]
+            return [
+                LifecycleError.illegalTransition(
+                    id, from: ServiceTable.shared.state(of: plan.nodes[index].service), to: .stopping)
+            ]
         }
         let transition: Transition
         do {
@@ -215,7 +220,9 @@ actor Coordinator {
     }
 
     /// Stops stages in reverse order.
-    private func releaseStages(_ stages: ArraySlice<[Int]>, of plan: TreePlan, for runner: ServiceRunner) async -> [any Error] {
+    private func releaseStages(_ stages: ArraySlice<[Int]>, of plan: TreePlan, for runner: ServiceRunner) async
+        -> [any Error]
+    {
         var errors: [any Error] = []
         for stage in stages.reversed() {
             errors += await releaseStage(stage, of: plan, for: runner)
@@ -266,7 +273,9 @@ actor Coordinator {
     // MARK: Events
 
     /// Publishes a transition: the synchronous state first, then the event.
-    private func emit(_ transition: Transition, of node: TreePlan.Node, for runner: ServiceRunner, error: (any Error)? = nil) {
+    private func emit(
+        _ transition: Transition, of node: TreePlan.Node, for runner: ServiceRunner, error: (any Error)? = nil
+    ) {
         ServiceTable.shared.setState(transition.to, of: node.service)
         runner.emit(
             LifecycleEvent(

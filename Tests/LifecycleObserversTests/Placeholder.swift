@@ -1,5 +1,5 @@
-import Testing
 import LifecycleObservers
+import Testing
 
 @Test func observersModuleImports() {
     #expect(ServiceState.idle.successors == [.starting])

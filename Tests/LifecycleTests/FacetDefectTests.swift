@@ -29,7 +29,8 @@ import Testing
         let a = ProbeService("a", log: log)
         let b = ProbeService("b", log: log, dependencies: [a])
         let c = ProbeService("c", log: log)
-        let hung = ProbeService("hung", log: log, dependencies: [b, c], stop: .hang, gracefulShutdownTimeout: .seconds(1))
+        let hung = ProbeService(
+            "hung", log: log, dependencies: [b, c], stop: .hang, gracefulShutdownTimeout: .seconds(1))
         let runner = ServiceRunner(hung, signals: [], clock: clock)
         try await runner.start()
         let stop = Task { try await runner.stop() }
@@ -54,7 +55,9 @@ import Testing
     }
 
     @Test func aDependencyCycleFailsAtOnceInsteadOfHanging() async throws {
-        let a = Node("a"), b = Node("b"), c = Node("c")
+        let a = Node("a")
+        let b = Node("b")
+        let c = Node("c")
         a.next = [b]
         b.next = [c]
         c.next = [a]

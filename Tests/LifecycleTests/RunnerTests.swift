@@ -143,7 +143,8 @@ final class SlowObserver: LifecycleObserver {
     }
 
     @Test func eventTimesAreMonotonic() async throws {
-        let runner = ServiceRunner(ProbeService("root", log: log, dependencies: [ProbeService("d", log: log)]), signals: [])
+        let runner = ServiceRunner(
+            ProbeService("root", log: log, dependencies: [ProbeService("d", log: log)]), signals: [])
         let events = collect(runner.events())
         try await runner.start()
         try await runner.stop()

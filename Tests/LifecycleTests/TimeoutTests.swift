@@ -6,7 +6,8 @@ import Testing
         let log = CallLog()
         let clock = ManualClock()
         let dependency = ProbeService("dependency", log: log)
-        let hung = ProbeService("hung", log: log, dependencies: [dependency], stop: .hang, gracefulShutdownTimeout: .seconds(10))
+        let hung = ProbeService(
+            "hung", log: log, dependencies: [dependency], stop: .hang, gracefulShutdownTimeout: .seconds(10))
         let runner = ServiceRunner(hung, signals: [], clock: clock)
         try await runner.start()
         let stop = Task { try await runner.stop() }
@@ -28,7 +29,9 @@ import Testing
         let start = Task { try await runner.start() }
         await clock.waitForSleepers(1)
         clock.advance(by: .seconds(5))
-        await #expect(throws: LifecycleError.startTimedOut(slow.serviceID, after: .seconds(5))) { try await start.value }
+        await #expect(throws: LifecycleError.startTimedOut(slow.serviceID, after: .seconds(5))) {
+            try await start.value
+        }
         #expect(slow.state == .failed)
         #expect(slow.stopCount == 0)
         #expect(dependency.stopCount == 1)

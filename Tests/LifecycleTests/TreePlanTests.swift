@@ -15,7 +15,8 @@ final class Node: Service, @unchecked Sendable {
 @Suite struct TreePlanTests {
     @Test func aDirectCycleIsNamedAndNothingStarts() async throws {
         let log = CallLog()
-        let a = Node("a"), b = Node("b")
+        let a = Node("a")
+        let b = Node("b")
         let leaf = ProbeService("leaf", log: log)
         a.next = [leaf, b]
         b.next = [a]
@@ -68,7 +69,10 @@ final class Node: Service, @unchecked Sendable {
         var layer: [any Service] = [shared]
         for depth in 0..<10 {
             let deps = Dependencies([Parallel(layer)])
-            layer = [ClosureService(name: "l\(depth)a", dependencies: deps), ClosureService(name: "l\(depth)b", dependencies: deps)]
+            layer = [
+                ClosureService(name: "l\(depth)a", dependencies: deps),
+                ClosureService(name: "l\(depth)b", dependencies: deps),
+            ]
         }
         let plan = try TreePlan(root: ClosureService(name: "root", dependencies: [Parallel(layer)])) { $0.serviceID }
         #expect(plan.nodes.count == 1 + 20 + 1)

@@ -24,7 +24,9 @@ func expectLegal(_ events: [LifecycleEvent], sourceLocation: SourceLocation = #_
         #expect(
             event.from.canMove(to: event.to), "illegal step \(event)", sourceLocation: sourceLocation)
         if let previous = last[event.service] {
-            #expect(previous == event.from, "\(event.service) jumped from \(previous) to \(event)", sourceLocation: sourceLocation)
+            #expect(
+                previous == event.from, "\(event.service) jumped from \(previous) to \(event)",
+                sourceLocation: sourceLocation)
         }
         last[event.service] = event.to
     }
