@@ -1,13 +1,13 @@
-import Lifecycle
-import Synchronization
 import Testing
+
+@testable import Lifecycle
 
 @Suite(.timeLimit(.minutes(1))) struct OrderTests {
     let log = CallLog()
 
     @Test func theMembersOfAParallelStageStartConcurrently() async throws {
         // Each member's start waits until every member has entered start(): only concurrency passes.
-        let entered = Mutex(0)
+        let entered = Locked(0)
         let members = (0..<4).map { index in
             ClosureService(name: "p\(index)") {
                 entered.withLock { $0 += 1 }
@@ -20,7 +20,7 @@ import Testing
     }
 
     @Test func theMembersOfAParallelStageStopConcurrently() async throws {
-        let entered = Mutex(0)
+        let entered = Locked(0)
         let members = (0..<3).map { index in
             ClosureService(name: "p\(index)") {
             } stop: {
@@ -73,8 +73,8 @@ import Testing
     }
 
     @Test func backgroundTasksEndBeforeTheDependenciesStop() async throws {
-        let ended = Mutex(false)
-        let sawTaskEnded = Mutex<Bool?>(nil)
+        let ended = Locked(false)
+        let sawTaskEnded = Locked<Bool?>(nil)
         let dependency = ClosureService(name: "dependency") {
         } stop: {
             sawTaskEnded.withLock { $0 = ended.withLock { $0 } }

@@ -1,10 +1,10 @@
-import Lifecycle
-import Synchronization
 import Testing
+
+@testable import Lifecycle
 
 /// An observer that takes its time over every event, to prove `run()` waits for it.
 final class SlowObserver: LifecycleObserver {
-    let seen = Mutex<[LifecycleEvent]>([])
+    let seen = Locked<[LifecycleEvent]>([])
     func observe(_ events: AsyncStream<LifecycleEvent>) async {
         for await event in events {
             try? await Task.sleep(for: .milliseconds(2))

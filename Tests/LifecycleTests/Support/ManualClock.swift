@@ -1,4 +1,4 @@
-import Synchronization
+@testable import Lifecycle
 
 /// A clock that moves only on `advance(by:)`, so tests drive timeouts without waiting.
 final class ManualClock: Clock, Sendable {
@@ -21,7 +21,7 @@ final class ManualClock: Clock, Sendable {
         var lastToken = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     var now: Instant { state.withLock { $0.now } }
     var minimumResolution: Duration { .zero }

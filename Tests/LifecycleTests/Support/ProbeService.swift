@@ -1,5 +1,4 @@
-import Lifecycle
-import Synchronization
+@testable import Lifecycle
 
 /// A shared, ordered log of every start and stop call, across services.
 final class CallLog: Sendable {
@@ -14,7 +13,7 @@ final class CallLog: Sendable {
         }
     }
 
-    private let calls = Mutex<[Call]>([])
+    private let calls = Locked<[Call]>([])
 
     func append(_ call: Call) { calls.withLock { $0.append(call) } }
     var all: [Call] { calls.withLock { $0 } }
@@ -53,7 +52,7 @@ final class ProbeService: Service {
     let stopBehaviour: ProbeBehaviour
     let gracefulShutdownTimeout: Duration
     let startTimeout: Duration?
-    private let counts = Mutex((starts: 0, stops: 0, stopSawCancellation: false))
+    private let counts = Locked((starts: 0, stops: 0, stopSawCancellation: false))
 
     init(
         _ name: String, log: CallLog, dependencies: Dependencies = [], start: ProbeBehaviour = .succeed,

@@ -1,10 +1,9 @@
-import Lifecycle
-import Synchronization
+@testable import Lifecycle
 
 /// A service whose start adds a background task that loops until cancelled, counting the cancellation.
 final class LoopingTaskService: Service {
     let name: String
-    private let cancellations = Mutex(0)
+    private let cancellations = Locked(0)
     init(_ name: String = "looping") { self.name = name }
     var cancelCount: Int { cancellations.withLock { $0 } }
 
