@@ -119,7 +119,11 @@ actor Coordinator {
                 throw error
             }
         }
-        try Task.checkCancellation()
+        if Task.isCancelled {
+            // Cancelled while the last stage started: the service's own start must not follow.
+            _ = await releaseStages(stages[...], of: plan, for: runner)
+            throw CancellationError()
+        }
     }
 
     /// Starts one stage: a lone service directly, a parallel group concurrently, all or nothing.

@@ -1,0 +1,74 @@
+import Testing
+
+@testable import Lifecycle
+
+/// DESIGN §4's invariants under random trees and random faults.
+///
+/// `LIFECYCLE_FAULT_TREES=100000 swift test --filter FaultInjection` runs a long campaign;
+/// `LIFECYCLE_FAULT_SEED=N LIFECYCLE_FAULT_TREES=1` runs one failing tree again.
+@Suite(.timeLimit(.minutes(10))) struct FaultInjectionTests {
+    /// Runs the trees of one seed and returns what went wrong, empty when every invariant held.
+    static func run(seed: UInt64) async -> [String] {
+        let recorder = FaultRecorder()
+        let trees = RandomTrees(seed: seed, recorder: recorder)
+        let runners = trees.roots.map { ServiceRunner($0, signals: [], clock: ContinuousClock()) }
+        let streams = runners.map { collect($0.events()) }
+        let began = ContinuousClock.now
+        let runs = runners.map { runner in Task { try await runner.run() } }
+        if trees.stopAfter > .microseconds(100) { try? await Task.sleep(for: trees.stopAfter) } else { await Task.yield() }
+        if trees.cancelsInsteadOfRequesting {
+            for run in runs { run.cancel() }
+        } else {
+            for runner in runners { runner.requestStop() }
+        }
+        var outcomes: [Result<Void, any Error>] = []
+        for run in runs { outcomes.append(await run.result) }
+        let elapsed = began.duration(to: .now)
+        var events: [[LifecycleEvent]] = []
+        for stream in streams { events.append(await stream.value) }
+        let check = InvariantCheck(
+            trees: trees, calls: recorder.all, events: events, outcomes: outcomes, elapsed: elapsed)
+        return check.violations
+    }
+
+    @Test func everyInvariantHoldsOnRandomTreesWithRandomFaults() async {
+        let first = FaultSettings.firstSeed
+        let count = FaultSettings.treeCount
+        let parallel = 8
+        var failures: [(UInt64, [String])] = []
+        var next = first
+        while next < first + UInt64(count), failures.count < 5 {
+            let batch = next..<min(next + UInt64(parallel), first + UInt64(count))
+            next = batch.upperBound
+            await withTaskGroup(of: (UInt64, [String]).self) { group in
+                for seed in batch { group.addTask { (seed, await Self.run(seed: seed)) } }
+                for await (seed, violations) in group where !violations.isEmpty { failures.append((seed, violations)) }
+            }
+        }
+        for (seed, violations) in failures {
+            Issue.record(
+                """
+                seed \(seed) broke \(violations.count) invariant(s); rerun with \
+                LIFECYCLE_FAULT_SEED=\(seed) LIFECYCLE_FAULT_TREES=1 swift test --filter FaultInjection
+                \(violations.prefix(10).joined(separator: "\n"))
+                """)
+        }
+    }
+
+    @Test func theGeneratorBuildsTheSameTreeFromTheSameSeed() {
+        let one = RandomTrees(seed: 42, recorder: FaultRecorder())
+        let two = RandomTrees(seed: 42, recorder: FaultRecorder())
+        #expect(one.services.map(\.faults.description) == two.services.map(\.faults.description))
+        #expect(one.edges.map { "\($0)" } == two.edges.map { "\($0)" })
+        #expect(one.stopAfter == two.stopAfter)
+    }
+
+    @Test func theCheckCatchesAStopWithoutAStart() {
+        // The checker itself must be able to fail: feed it a stop call that no start preceded.
+        let recorder = FaultRecorder()
+        let trees = RandomTrees(seed: 7, recorder: recorder)
+        recorder.record(0, .stopCalled)
+        let check = InvariantCheck(trees: trees, calls: recorder.all, events: [], outcomes: [], elapsed: .zero)
+        #expect(check.violations.contains { $0.contains("stopCalled while down") })
+    }
+}
