@@ -75,7 +75,12 @@ actor Coordinator {
         case .countHolder:
             return
         case .waitForStart:
-            try await withCheckedThrowingContinuation { startWaiters[id, default: []].append($0) }
+            do {
+                try await withCheckedThrowingContinuation { startWaiters[id, default: []].append($0) }
+            } catch is CancellationError where !Task.isCancelled {
+                // The holder that was starting it was cancelled, not this one: start it for this holder.
+                try await acquire(index, of: plan, for: runner)
+            }
         case .waitForStop:
             await withCheckedContinuation { stopWaiters[id, default: []].append($0) }
             try await acquire(index, of: plan, for: runner)
@@ -98,8 +103,9 @@ actor Coordinator {
                 } else {
                     held[id]!.machine.dependenciesFailed()
                 }
-                _ = await releaseStages(node.stages[...], of: plan, for: runner)
+                // Waiters learn the outcome now, before the awaits below let a new start begin.
                 endStart(of: id, with: error)
+                _ = await releaseStages(node.stages[...], of: plan, for: runner)
                 throw error
             }
             emit(try held[id]!.machine.startReturned(), of: node, for: runner)
@@ -153,6 +159,9 @@ actor Coordinator {
                     // The first failure in time is the one reported; the rest are cancelled (DESIGN §4).
                     firstError = error
                     group.cancelAll()
+                } else if firstError is CancellationError, !(error is CancellationError) {
+                    // A cancellation is not a failure: a real error that follows it is more useful.
+                    firstError = error
                 }
             }
         }
@@ -178,10 +187,19 @@ actor Coordinator {
     /// Hands the outcome of a start to the holders that waited for it.
     private func endStart(of id: ServiceID, with error: (any Error)?) {
         let waiters = startWaiters.removeValue(forKey: id) ?? []
-        if error != nil, held[id]?.machine.holders == 0 { held[id] = nil }
+        if error != nil { forgetIfUnused(id) }
         for waiter in waiters {
             if let error { waiter.resume(throwing: error) } else { waiter.resume() }
         }
+    }
+
+    /// Drops the record of a service nobody holds or is starting; its state stays in the table.
+    ///
+    /// Checked, never assumed: during the awaits of a stop or a rollback another tree may have
+    /// begun to start the same service again, and its record must survive.
+    private func forgetIfUnused(_ id: ServiceID) {
+        guard let machine = held[id]?.machine, machine.holders == 0, !machine.isAcquiring else { return }
+        held[id] = nil
     }
 
     // MARK: Stopping
@@ -218,7 +236,7 @@ actor Coordinator {
             errors.append(error)
         }
         errors += await releaseStages(node.stages[...], of: owner.plan, for: runner)
-        held[id] = nil
+        forgetIfUnused(id)
         for waiter in stopWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
         return errors
     }

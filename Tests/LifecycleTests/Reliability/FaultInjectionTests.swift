@@ -2,6 +2,10 @@ import Testing
 
 @testable import Lifecycle
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// DESIGN §4's invariants under random trees and random faults.
 ///
 /// `LIFECYCLE_FAULT_TREES=100000 swift test --filter FaultInjection` runs a long campaign;
@@ -15,7 +19,11 @@ import Testing
         let streams = runners.map { collect($0.events()) }
         let began = ContinuousClock.now
         let runs = runners.map { runner in Task { try await runner.run() } }
-        if trees.stopAfter > .microseconds(100) { try? await Task.sleep(for: trees.stopAfter) } else { await Task.yield() }
+        if trees.stopAfter > .microseconds(100) {
+            try? await Task.sleep(for: trees.stopAfter)
+        } else {
+            await Task.yield()
+        }
         if trees.cancelsInsteadOfRequesting {
             for run in runs { run.cancel() }
         } else {
@@ -28,6 +36,12 @@ import Testing
         for stream in streams { events.append(await stream.value) }
         let check = InvariantCheck(
             trees: trees, calls: recorder.all, events: events, outcomes: outcomes, elapsed: elapsed)
+        if getenv("LIFECYCLE_FAULT_DEBUG") != nil, !check.violations.isEmpty {
+            print(events.map { $0.map(\.description).joined(separator: "\n") }.joined(separator: "\n---\n"))
+            print("outcomes", outcomes, trees.stopAfter)
+            for service in trees.services { print(service.name, service.dependencies.stages.map { $0.map(\.name) }) }
+            print(recorder.all.map { "s\($0.service) \($0.kind)" })
+        }
         return check.violations
     }
 
@@ -53,6 +67,13 @@ import Testing
                 \(violations.prefix(10).joined(separator: "\n"))
                 """)
         }
+    }
+
+    /// Seeds that once broke an invariant: a holder inheriting another holder's cancellation (6390,
+    /// 11167), a rollback forgetting a service another tree had begun to start again (crash, 1000…41000).
+    @Test(arguments: [6390, 11167] as [UInt64])
+    func seedsThatOnceFailedHoldNow(seed: UInt64) async {
+        #expect(await Self.run(seed: seed) == [])
     }
 
     @Test func theGeneratorBuildsTheSameTreeFromTheSameSeed() {

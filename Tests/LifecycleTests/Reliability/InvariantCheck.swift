@@ -155,7 +155,9 @@ struct InvariantCheck {
         let hangs = trees.services.contains { $0.faults.startHangs || $0.faults.stopHangs }
         if fired.isEmpty, !hangs, !trees.cancelsInsteadOfRequesting {
             for (position, outcome) in outcomes.enumerated() {
-                if case .failure(let error) = outcome { violations.append("tree \(position) threw \(error) with no fault") }
+                if case .failure(let error) = outcome {
+                    violations.append("tree \(position) threw \(error) with no fault")
+                }
             }
         }
         // The first failure: with exactly one start or task fault and nothing else, it is what was thrown.

@@ -38,7 +38,9 @@ struct RandomTrees {
             var stages: [[Int]] = []
             for dependency in picked {
                 edges.append((index, dependency))
-                if !stages.isEmpty, random.chance(40) { stages[stages.count - 1].append(dependency) } else {
+                if !stages.isEmpty, random.chance(40) {
+                    stages[stages.count - 1].append(dependency)
+                } else {
                     stages.append([dependency])
                 }
             }
