@@ -49,6 +49,12 @@ actor Coordinator {
         runners.values.first { $0.plan.indices[id] != nil }?.runner
     }
 
+    /// Whether the coordinator still keeps anything of the service (a record, or a runner holding it).
+    func isTracking(_ id: ServiceID) -> Bool {
+        held[id] != nil || startWaiters[id] != nil || stopWaiters[id] != nil
+            || runners.values.contains { $0.plan.indices[id] != nil }
+    }
+
     /// A background task of the service threw: every tree holding the service fails (DESIGN §4).
     func backgroundTaskFailed(_ id: ServiceID, _ error: any Error) {
         let action = held[id]?.machine.taskFailed() ?? .report
