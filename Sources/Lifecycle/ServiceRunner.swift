@@ -166,7 +166,8 @@ public final class ServiceRunner: Sendable {
         } catch {
             if failure == nil { failure = error }
         }
-        if let failure { throw failure }
+        // A background task that failed after the stop was requested is still loud (DESIGN §4).
+        if let failure = failure ?? state.withLock({ $0.failure }) { throw failure }
     }
 
     /// Waits until a stop is requested or the tree fails.
@@ -240,21 +241,20 @@ public final class ServiceRunner: Sendable {
         hub.emit(event)
     }
 
-    /// The tree failed (a background task threw): wake `wait()` with the error and request the stop.
+    /// The tree failed (a background task threw): record the failure, request the stop, wake `wait()` with it.
     func fail(_ error: any Error) {
-        let waiters = state.withLock { state in
-            if state.failure == nil { state.failure = error }
-            defer { state.waiters = [:] }
-            return Array(state.waiters.values)
-        }
-        for waiter in waiters { waiter.resume(throwing: error) }
-        requestStop(cause: .failure)
+        requestStop(cause: .failure, failure: error)
     }
 
     /// Records why the tree stops (first cause wins), emits it, cancels a start in flight, wakes `wait()`.
-    func requestStop(cause: StopCause) {
+    ///
+    /// The failure and the cause are set under one lock, and the event is emitted before any waiter
+    /// wakes, so a `stop()` that a woken waiter calls can neither take the cause's place nor run ahead
+    /// of its event.
+    func requestStop(cause: StopCause, failure: (any Error)? = nil) {
         let woken: (waiters: [CheckedContinuation<Void, any Error>], start: Task<Void, any Error>?)? =
             state.withLock { state in
+                if let failure, state.failure == nil { state.failure = failure }
                 guard state.stopCause == nil else { return nil }
                 state.stopCause = cause
                 defer { state.waiters = [:] }
@@ -266,7 +266,9 @@ public final class ServiceRunner: Sendable {
             LifecycleEvent(
                 service: rootID, from: rootState, to: rootState, time: clock.elapsed(), kind: .stopRequested(cause)))
         woken.start?.cancel()
-        for waiter in woken.waiters { waiter.resume() }
+        for waiter in woken.waiters {
+            if let failure { waiter.resume(throwing: failure) } else { waiter.resume() }
+        }
     }
 
     /// A second signal while stopping: cancel the stops in flight so the rest run already cancelled.
