@@ -22,6 +22,8 @@ public final class ServiceRunner: Sendable {
         var lastWaiter = 0
         var startTask: Task<Void, any Error>?
         var stopTask: Task<[any Error], Never>?
+        /// A second signal arrived: the stop task is cancelled, now or as soon as it exists.
+        var isEscalated = false
     }
 
     /// The root of the tree.
@@ -113,6 +115,11 @@ public final class ServiceRunner: Sendable {
     /// - Throws: the first error a `stop()` threw (or ``LifecycleError/stopTimedOut(_:after:)``), after
     ///   every stop ran; ``LifecycleError/notStarted(_:)`` when the runner was never started.
     public func stop() async throws {
+        if let first = try await stopTree().first { throw first }
+    }
+
+    /// Performs (or joins) the stop and returns every error the stops threw.
+    private func stopTree() async throws(LifecycleError) -> [any Error] {
         requestStop(cause: .requested)
         let task: Task<[any Error], Never> = try state.withLock { state throws(LifecycleError) in
             guard state.phase != .idle else { throw .notStarted(rootID) }
@@ -134,9 +141,11 @@ public final class ServiceRunner: Sendable {
                 return errors
             }
             state.stopTask = task
+            // An escalation that came before the stop task existed still cancels it.
+            if state.isEscalated { task.cancel() }
             return task
         }
-        if let first = await task.value.first { throw first }
+        return await task.value
     }
 
     /// Starts the tree, waits until a stop is requested or the tree fails, stops it, and rethrows
@@ -163,10 +172,12 @@ public final class ServiceRunner: Sendable {
         } catch {
             failure = error
         }
-        do {
-            try await stop()
-        } catch {
-            if failure == nil { failure = error }
+        let stopErrors = try await stopTree()
+        // After an escalation a stop that ended in CancellationError did what was asked of it: the
+        // stop stays clean (DESIGN §2). A timeout or a stop's own error still fails the run.
+        let isEscalated = state.withLock { $0.isEscalated }
+        if failure == nil {
+            failure = stopErrors.first { !(isEscalated && $0 is CancellationError) }
         }
         if let failure { throw failure }
     }
@@ -271,14 +282,17 @@ public final class ServiceRunner: Sendable {
 
     /// A second signal while stopping: cancel the stops in flight so the rest run already cancelled.
     func escalate(signal: Int32) {
-        let stopTask = state.withLock { $0.stopTask }
+        let (stopTask, startTask) = state.withLock { state in
+            state.isEscalated = true
+            return (state.stopTask, state.startTask)
+        }
         let rootState = root.state
         emit(
             LifecycleEvent(
                 service: rootID, from: rootState, to: rootState, time: clock.elapsed(),
                 kind: .stopRequested(.escalation(signal))))
         stopTask?.cancel()
-        state.withLock { $0.startTask }?.cancel()
+        startTask?.cancel()
     }
 
     /// Whether the stop so far was asked for (a request or a signal) rather than caused by a failure.
