@@ -265,7 +265,10 @@ public final class ServiceRunner: Sendable {
     }
 
     /// Records why the tree stops (first cause wins), emits it, cancels a start in flight, wakes `wait()`.
-    func requestStop(cause: StopCause) {
+    ///
+    /// Returns whether this call was the first request; a signal that was not escalates instead.
+    @discardableResult
+    func requestStop(cause: StopCause) -> Bool {
         let woken: (waiters: [CheckedContinuation<Void, any Error>], start: Task<Void, any Error>?)? =
             state.withLock { state in
                 guard state.stopCause == nil else { return nil }
@@ -273,14 +276,18 @@ public final class ServiceRunner: Sendable {
                 defer { state.waiters = [:] }
                 return (Array(state.waiters.values), state.startTask)
             }
-        guard let woken else { return }
+        guard let woken else { return false }
         let rootState = root.state
         emit(LifecycleEvent(service: rootID, from: rootState, to: rootState, time: clock.elapsed(), kind: .stopRequested(cause)))
         woken.start?.cancel()
         for waiter in woken.waiters { waiter.resume() }
+        return true
     }
 
-    /// A second signal while stopping: cancel the stops in flight so the rest run already cancelled.
+    /// A signal while stopping: cancel the stops in flight so the rest run already cancelled.
+    ///
+    /// Also cancels the stop task created after this call, and makes `run()` count the stops'
+    /// `CancellationError`s as the escalation's doing rather than as failures.
     func escalate(signal: Int32) {
         let (stopTask, startTask) = state.withLock { state in
             state.isEscalated = true

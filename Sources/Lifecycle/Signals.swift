@@ -13,8 +13,11 @@ import Synchronization
 ///
 /// Pass one of these, or any array of signal numbers, as `signals:` to ``ServiceRunner`` or
 /// `service.run(signals:)`. The first watched signal asks the tree to stop (the cause,
-/// ``StopCause/signal(_:)``, is an event); any later one escalates (``StopCause/escalation(_:)``):
-/// the stops in flight are cancelled and the remaining ones run already cancelled.
+/// ``StopCause/signal(_:)``, is an event); a signal that arrives while the tree is already stopping
+/// (a second one, or one after a `requestStop()` or a failure) escalates
+/// (``StopCause/escalation(_:)``): the stops in flight are cancelled and the remaining ones run
+/// already cancelled. `run()` still returns normally when the stops' only errors are those
+/// cancellations.
 ///
 /// - Note: A signal must be deliverable to some thread of the process. `kill(getpid(), SIGTERM)`
 ///   and signals from other processes are; `raise()` from a Swift concurrency task is not, because
@@ -29,19 +32,18 @@ public enum Signals {
 
 /// The signal handling of one `run()`: installed at the start, restored by ``restore()``.
 ///
-/// The first signal requests a stop, with the signal as its cause; any later one escalates.
+/// The first signal requests a stop, with the signal as its cause; a signal that finds the tree
+/// already stopping escalates.
 final class SignalHandling: Sendable {
     private let signals: [Int32]
     private let token: Int
 
     init(_ signals: [Int32], runner: ServiceRunner) {
         self.signals = Array(Set(signals)).sorted()
-        let received = SignalCount()
         token = SignalRouter.shared.take(self.signals) { number in
-            let count = received.value.add(1, ordering: .relaxed).newValue
-            if count == 1 {
-                runner.requestStop(cause: .signal(number))
-            } else {
+            // The first request wins; a signal that finds the tree already stopping (after an
+            // earlier signal, a `requestStop()` or a failure) can only mean "hurry": it escalates.
+            if !runner.requestStop(cause: .signal(number)) {
                 runner.escalate(signal: number)
             }
         }
@@ -173,9 +175,4 @@ private func forwardSignal(_ number: Int32) {
     var byte = UInt8(truncatingIfNeeded: number)
     _ = write(end, &byte, 1)
     errno = savedErrno
-}
-
-/// How many of the watched signals arrived during one `run()`.
-private final class SignalCount: Sendable {
-    let value = Atomic(0)
 }

@@ -92,6 +92,23 @@ struct SignalTests {
         #expect(tree.first.state == .stopped)
     }
 
+    @Test func aSignalWhileAlreadyStoppingForAnotherReasonEscalates() async throws {
+        let tree = SignalTree(hungStop: true)
+        let runner = ServiceRunner(tree.root, signals: [SIGUSR1])
+        let events = runner.events()
+        let run = Task { try await runner.run() }
+        try await waitUntil { tree.root.isRunning }
+
+        runner.requestStop()
+        try await waitUntil { tree.hung.stopCalls == 1 }
+        kill(getpid(), SIGUSR1)
+        try await run.value
+
+        #expect(tree.all.map(\.stopCalls) == [1, 1, 1])
+        let causes = await collect(events).compactMap(\.stopCause)
+        #expect(causes == [.requested, .escalation(SIGUSR1)])
+    }
+
     @Test func anEscalationBeforeTheStopBeganStillCancelsTheStop() async throws {
         let tree = SignalTree(hungStop: true)
         let runner = ServiceRunner(tree.root, signals: Signals.none)
