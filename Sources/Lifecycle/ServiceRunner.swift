@@ -278,7 +278,9 @@ public final class ServiceRunner: Sendable {
             }
         guard let woken else { return false }
         let rootState = root.state
-        emit(LifecycleEvent(service: rootID, from: rootState, to: rootState, time: clock.elapsed(), kind: .stopRequested(cause)))
+        emit(
+            LifecycleEvent(
+                service: rootID, from: rootState, to: rootState, time: clock.elapsed(), kind: .stopRequested(cause)))
         woken.start?.cancel()
         for waiter in woken.waiters { waiter.resume() }
         return true

@@ -150,7 +150,8 @@ final class SignalRouter: Sendable {
         }
         let readEnd = ends[0]
         signalPipeWriteEnd.store(ends[1], ordering: .releasing)
-        let source = DispatchSource.makeReadSource(fileDescriptor: readEnd, queue: DispatchQueue(label: "lifecycle.signals"))
+        let source = DispatchSource.makeReadSource(
+            fileDescriptor: readEnd, queue: DispatchQueue(label: "lifecycle.signals"))
         source.setEventHandler { [self] in
             var number: UInt8 = 0
             while read(readEnd, &number, 1) == 1 {

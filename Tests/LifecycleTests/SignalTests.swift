@@ -160,7 +160,8 @@ struct SignalTests {
         let previous = setDisposition(of: SIGUSR1, to: countSignal)
         defer { restoreDisposition(of: SIGUSR1, to: previous) }
         let custom = handlerAddress(of: SIGUSR1)
-        let first = SignalTree(), second = SignalTree()
+        let first = SignalTree()
+        let second = SignalTree()
         let firstRunner = ServiceRunner(first.root, signals: [SIGUSR1])
         let secondRunner = ServiceRunner(second.root, signals: [SIGUSR1])
         let firstRun = Task { try await firstRunner.run() }
