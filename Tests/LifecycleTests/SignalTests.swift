@@ -124,6 +124,25 @@ struct SignalTests {
         #expect(tree.hung.sawCancellation)
     }
 
+    @Test func aSignalDuringStartupRollsBackWithGracefulStops() async throws {
+        let first = SignalProbe(name: "first")
+        let slow = SignalProbe(name: "slow", hangsInStart: true)
+        let root = SignalProbe(name: "root", dependencies: [first, slow])
+        let runner = ServiceRunner(root, signals: [SIGUSR1])
+        let run = Task { try await runner.run() }
+        try await waitUntil { first.isRunning && slow.state == .starting }
+
+        kill(getpid(), SIGUSR1)
+        try await run.value  // a stop requested during the start is clean
+        #expect(first.stopCalls == 1)
+        #expect(slow.stopCalls == 0)
+        // Only a second signal should cancel stops (DESIGN §2); the rollback runs inside the cancelled
+        // start task, so today it does. Coordinator.swift's to fix; remove this wrapper then.
+        withKnownIssue("rollback stops inherit the cancelled start task's cancellation") {
+            #expect(!first.sawCancellation)
+        }
+    }
+
     @Test func runPutsBackTheHandlerThatWasThereBefore() async throws {
         let previous = setDisposition(of: SIGUSR1, to: countSignal)
         defer { restoreDisposition(of: SIGUSR1, to: previous) }
@@ -202,12 +221,18 @@ private final class SignalProbe: Service {
     let name: String
     let dependencies: Dependencies
     let hangsInStop: Bool
+    let hangsInStart: Bool
     private let record = Mutex(Record())
 
-    init(name: String, dependencies: Dependencies = [], hangsInStop: Bool = false) {
+    init(name: String, dependencies: Dependencies = [], hangsInStop: Bool = false, hangsInStart: Bool = false) {
         self.name = name
         self.dependencies = dependencies
         self.hangsInStop = hangsInStop
+        self.hangsInStart = hangsInStart
+    }
+
+    func start() async throws {
+        if hangsInStart { try await Task.sleep(for: .seconds(3600)) }
     }
 
     var gracefulShutdownTimeout: Duration { .seconds(30) }
