@@ -137,8 +137,9 @@ struct SignalTests {
         #expect(first.stopCalls == 1)
         #expect(slow.stopCalls == 0)
         // Only a second signal should cancel stops (DESIGN §2); the rollback runs inside the cancelled
-        // start task, so today it does. Coordinator.swift's to fix; remove this wrapper then.
-        withKnownIssue("rollback stops inherit the cancelled start task's cancellation") {
+        // start task, so today it does (racily: an instant stop may finish before the cancel lands).
+        // Coordinator.swift's to fix; remove this wrapper then.
+        withKnownIssue("rollback stops inherit the cancelled start task's cancellation", isIntermittent: true) {
             #expect(!first.sawCancellation)
         }
     }
@@ -243,6 +244,10 @@ private final class SignalProbe: Service {
         record.withLock { $0.stopCalls += 1 }
         defer { record.withLock { $0.sawCancellation = $0.sawCancellation || Task.isCancelled } }
         if hangsInStop { try await Task.sleep(for: .seconds(3600)) }
+        // A short drain: a cancellation that lands in the first moments of the stop ends it, and is
+        // seen. (runWithDeadline starts the stop's task before it forwards the caller's cancellation,
+        // so an instant stop could finish before the cancellation lands.)
+        try? await Task.sleep(for: .milliseconds(20))
     }
 }
 
