@@ -22,7 +22,7 @@ public final class ServiceRunner: Sendable {
         var lastWaiter = 0
         var startTask: Task<Void, any Error>?
         var stopTask: Task<[any Error], Never>?
-        /// A second signal arrived: the stop task is cancelled, now or as soon as it exists.
+        /// A signal arrived while stopping: the stop task is cancelled, now or as soon as it exists.
         var isEscalated = false
     }
 
