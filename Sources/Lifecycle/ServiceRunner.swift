@@ -20,6 +20,8 @@ public final class ServiceRunner: Sendable {
         var lastWaiter = 0
         var startTask: Task<Void, any Error>?
         var stopTask: Task<[any Error], Never>?
+        /// A signal arrived while stopping: the stop task is cancelled, now or as soon as it exists.
+        var isEscalated = false
     }
 
     /// The root of the tree.
@@ -111,6 +113,11 @@ public final class ServiceRunner: Sendable {
     /// - Throws: the first error a `stop()` threw (or ``LifecycleError/stopTimedOut(_:after:)``), after
     ///   every stop ran; ``LifecycleError/notStarted(_:)`` when the runner was never started.
     public func stop() async throws {
+        if let first = try await stopTree().first { throw first }
+    }
+
+    /// Performs (or joins) the stop and returns every error the stops threw.
+    private func stopTree() async throws(LifecycleError) -> [any Error] {
         requestStop(cause: .requested)
         let task: Task<[any Error], Never> = try state.withLock { state throws(LifecycleError) in
             guard state.phase != .idle else { throw .notStarted(rootID) }
@@ -132,9 +139,11 @@ public final class ServiceRunner: Sendable {
                 return errors
             }
             state.stopTask = task
+            // An escalation that came before the stop task existed still cancels it.
+            if state.isEscalated { task.cancel() }
             return task
         }
-        if let first = await task.value.first { throw first }
+        return await task.value
     }
 
     /// Starts the tree, waits until a stop is requested or the tree fails, stops it, and rethrows
@@ -161,10 +170,12 @@ public final class ServiceRunner: Sendable {
         } catch {
             failure = error
         }
-        do {
-            try await stop()
-        } catch {
-            if failure == nil { failure = error }
+        let stopErrors = try await stopTree()
+        // After an escalation a stop that ended in CancellationError did what was asked of it: the
+        // stop stays clean (DESIGN §2). A timeout or a stop's own error still fails the run.
+        let isEscalated = state.withLock { $0.isEscalated }
+        if failure == nil {
+            failure = stopErrors.first { !(isEscalated && $0 is CancellationError) }
         }
         // A background task that failed after the stop was requested is still loud (DESIGN §4).
         if let failure = failure ?? state.withLock({ $0.failure }) { throw failure }
@@ -250,8 +261,9 @@ public final class ServiceRunner: Sendable {
     ///
     /// The failure and the cause are set under one lock, and the event is emitted before any waiter
     /// wakes, so a `stop()` that a woken waiter calls can neither take the cause's place nor run ahead
-    /// of its event.
-    func requestStop(cause: StopCause, failure: (any Error)? = nil) {
+    /// of its event. Returns whether this call was the first request; a signal that was not escalates.
+    @discardableResult
+    func requestStop(cause: StopCause, failure: (any Error)? = nil) -> Bool {
         let woken: (waiters: [CheckedContinuation<Void, any Error>], start: Task<Void, any Error>?)? =
             state.withLock { state in
                 if let failure, state.failure == nil { state.failure = failure }
@@ -260,7 +272,7 @@ public final class ServiceRunner: Sendable {
                 defer { state.waiters = [:] }
                 return (Array(state.waiters.values), state.startTask)
             }
-        guard let woken else { return }
+        guard let woken else { return false }
         let rootState = root.state
         emit(
             LifecycleEvent(
@@ -269,18 +281,25 @@ public final class ServiceRunner: Sendable {
         for waiter in woken.waiters {
             if let failure { waiter.resume(throwing: failure) } else { waiter.resume() }
         }
+        return true
     }
 
-    /// A second signal while stopping: cancel the stops in flight so the rest run already cancelled.
+    /// A signal while stopping: cancel the stops in flight so the rest run already cancelled.
+    ///
+    /// Also cancels the stop task created after this call, and makes `run()` count the stops'
+    /// `CancellationError`s as the escalation's doing rather than as failures.
     func escalate(signal: Int32) {
-        let stopTask = state.withLock { $0.stopTask }
+        let (stopTask, startTask) = state.withLock { state in
+            state.isEscalated = true
+            return (state.stopTask, state.startTask)
+        }
         let rootState = root.state
         emit(
             LifecycleEvent(
                 service: rootID, from: rootState, to: rootState, time: clock.elapsed(),
                 kind: .stopRequested(.escalation(signal))))
         stopTask?.cancel()
-        state.withLock { $0.startTask }?.cancel()
+        startTask?.cancel()
     }
 
     /// Whether the stop so far was asked for (a request or a signal) rather than caused by a failure.

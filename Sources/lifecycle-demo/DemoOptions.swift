@@ -1,0 +1,97 @@
+/// What the command line asked the demo to do.
+struct DemoOptions: Equatable {
+    /// The names a user can pass to `--fail`, `--crash` and `--slow-stop`, in start order.
+    static let serviceNames = ["config", "database", "cache", "queue", "http", "worker"]
+
+    /// Stop by itself after this long once everything runs; `nil`: run until a signal.
+    var duration: Duration?
+    /// The service whose `start()` throws.
+    var fail: String?
+    /// The service whose background task throws a moment after it started.
+    var crash: String?
+    /// The service whose `stop()` hangs until its graceful shutdown timeout abandons it.
+    var slowStop: String?
+    /// The graceful shutdown timeout of the `--slow-stop` service.
+    var slowStopTimeout: Duration = .seconds(2)
+    /// Print events as JSON lines instead of text.
+    var json = false
+    /// The seed of the simulated timings; random when not given.
+    var seed: UInt64?
+    /// Print the help and exit.
+    var help = false
+
+    static let usage = """
+        usage: lifecycle-demo [options]
+
+        Runs a small service tree and prints every lifecycle transition as it happens:
+          config → database → Parallel(cache, queue) → http → worker
+        Stops on Ctrl-C (SIGINT) or SIGTERM; a second signal while stopping escalates.
+
+        options:
+          --duration SECONDS      stop by itself this long after everything runs
+          --fail SERVICE          that service's start() throws: watch the rollback
+          --crash SERVICE         its background task throws after a moment: watch fail-fast
+          --slow-stop SERVICE     its stop() hangs: watch the graceful shutdown timeout
+          --slow-stop-timeout S   that service's gracefulShutdownTimeout (default 2)
+          --json                  events as JSON lines on stdout
+          --seed N                seed of the simulated timings (default: random)
+          --help                  this text
+
+        services: config, database, cache, queue, http, worker
+        exit codes: 0 stopped cleanly (also after Ctrl-C/SIGTERM), 1 the tree failed, 2 bad usage
+        """
+
+    /// Reads the arguments (without the program name).
+    ///
+    /// - Throws: a ``UsageError`` whose message says what is wrong.
+    static func parse(_ arguments: [String]) throws(UsageError) -> DemoOptions {
+        var options = DemoOptions()
+        var remaining = arguments[...]
+        while let flag = remaining.popFirst() {
+            func value() throws(UsageError) -> String {
+                guard let value = remaining.popFirst(), !value.hasPrefix("--") else {
+                    throw UsageError("\(flag) needs a value")
+                }
+                return value
+            }
+            func service() throws(UsageError) -> String {
+                let name = try value()
+                guard serviceNames.contains(name) else {
+                    throw UsageError(
+                        "unknown service '\(name)' for \(flag); choose one of \(serviceNames.joined(separator: ", "))")
+                }
+                return name
+            }
+            func seconds() throws(UsageError) -> Duration {
+                let text = try value()
+                guard let number = Double(text), number > 0, number.isFinite else {
+                    throw UsageError("\(flag) needs a positive number of seconds, not '\(text)'")
+                }
+                return .milliseconds(Int64(number * 1000))
+            }
+            switch flag {
+            case "--duration": options.duration = try seconds()
+            case "--fail": options.fail = try service()
+            case "--crash": options.crash = try service()
+            case "--slow-stop": options.slowStop = try service()
+            case "--slow-stop-timeout": options.slowStopTimeout = try seconds()
+            case "--json": options.json = true
+            case "--seed":
+                let text = try value()
+                guard let seed = UInt64(text) else { throw UsageError("--seed needs a whole number, not '\(text)'") }
+                options.seed = seed
+            case "--help", "-h": options.help = true
+            default: throw UsageError("unknown option '\(flag)'")
+            }
+        }
+        return options
+    }
+}
+
+/// A command line the demo cannot run: the message says why.
+struct UsageError: Error, Equatable {
+    /// What is wrong, in one sentence.
+    let message: String
+
+    init(_ message: String) { self.message = message }
+}

@@ -1,5 +1,0 @@
-import Testing
-
-@Test func demoTestsBuild() {
-    #expect(Bool(true))
-}
