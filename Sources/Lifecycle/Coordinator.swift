@@ -111,7 +111,7 @@ actor Coordinator {
                 }
                 // Waiters learn the outcome now, before the awaits below let a new start begin.
                 endStart(of: id, with: error)
-                _ = await releaseStages(node.stages[...], of: plan, for: runner)
+                await rollBack(node.stages[...], of: plan, for: runner)
                 throw error
             }
             emit(try held[id]!.machine.startReturned(), of: node, for: runner)
@@ -127,13 +127,13 @@ actor Coordinator {
                 try Task.checkCancellation()
                 try await acquireStage(stage, of: plan, for: runner)
             } catch {
-                _ = await releaseStages(stages[..<position], of: plan, for: runner)
+                await rollBack(stages[..<position], of: plan, for: runner)
                 throw error
             }
         }
         if Task.isCancelled {
             // Cancelled while the last stage started: the service's own start must not follow.
-            _ = await releaseStages(stages[...], of: plan, for: runner)
+            await rollBack(stages[...], of: plan, for: runner)
             throw CancellationError()
         }
     }
@@ -172,7 +172,7 @@ actor Coordinator {
             }
         }
         if let firstError {
-            _ = await releaseStage(started, of: plan, for: runner)
+            await rollBack([started], of: plan, for: runner)
             throw firstError
         }
     }
@@ -188,6 +188,15 @@ actor Coordinator {
         case .threw(let error): throw error
         case .timedOut: throw LifecycleError.startTimedOut(node.id, after: limit)
         }
+    }
+
+    /// Stops, in reverse, the stages a failed or cancelled start had already started.
+    ///
+    /// The stops run gracefully even when the start was cancelled by a stop request: only an
+    /// escalation cancels them (DESIGN §2). Their errors are visible as events; the start's own
+    /// error is what the caller throws.
+    private func rollBack(_ stages: ArraySlice<[Int]>, of plan: TreePlan, for runner: ServiceRunner) async {
+        _ = await runner.runUncancelled { await self.releaseStages(stages, of: plan, for: runner) }
     }
 
     /// Hands the outcome of a start to the holders that waited for it.

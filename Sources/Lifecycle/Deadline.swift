@@ -15,7 +15,11 @@ func runWithDeadline(
     _ limit: Duration, clock: LifecycleClock, _ operation: @escaping @Sendable () async throws -> Void
 ) async -> DeadlineOutcome {
     let race = Race()
+    // Read before the task exists: a caller cancelled already must not let a quick operation run as
+    // if it were not (the cancellation handler below would only reach it after it began).
+    let startsCancelled = Task.isCancelled
     let work = Task {
+        if startsCancelled { withUnsafeCurrentTask { $0?.cancel() } }
         do {
             try await operation()
             race.finish(.returned)

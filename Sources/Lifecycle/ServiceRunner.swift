@@ -22,6 +22,8 @@ public final class ServiceRunner: Sendable {
         var stopTask: Task<[any Error], Never>?
         /// A signal arrived while stopping: the stop task is cancelled, now or as soon as it exists.
         var isEscalated = false
+        var rollbacks: [Int: Task<[any Error], Never>] = [:]
+        var lastRollback = 0
     }
 
     /// The root of the tree.
@@ -284,15 +286,37 @@ public final class ServiceRunner: Sendable {
         return true
     }
 
+    /// Runs `operation` in a task of its own, untouched by the cancellation of the caller's task.
+    ///
+    /// For the stops of a rollback: a stop request cancels the start, yet the services it already
+    /// started must stop gracefully. An escalation, before or during, cancels them as it does every stop.
+    func runUncancelled(_ operation: @escaping @Sendable () async -> [any Error]) async -> [any Error] {
+        let task = Task { await operation() }
+        let token: Int? = state.withLock { state in
+            if state.isEscalated { return nil }
+            state.lastRollback += 1
+            state.rollbacks[state.lastRollback] = task
+            return state.lastRollback
+        }
+        guard let token else {
+            task.cancel()
+            return await task.value
+        }
+        let errors = await task.value
+        _ = state.withLock { $0.rollbacks.removeValue(forKey: token) }
+        return errors
+    }
+
     /// A signal while stopping: cancel the stops in flight so the rest run already cancelled.
     ///
     /// Also cancels the stop task created after this call, and makes `run()` count the stops'
     /// `CancellationError`s as the escalation's doing rather than as failures.
     func escalate(signal: Int32) {
-        let (stopTask, startTask) = state.withLock { state in
+        let (stopTask, startTask, rollbacks) = state.withLock { state in
             state.isEscalated = true
-            return (state.stopTask, state.startTask)
+            return (state.stopTask, state.startTask, Array(state.rollbacks.values))
         }
+        for rollback in rollbacks { rollback.cancel() }
         let rootState = root.state
         emit(
             LifecycleEvent(

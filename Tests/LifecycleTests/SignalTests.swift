@@ -136,12 +136,8 @@ struct SignalTests {
         try await run.value  // a stop requested during the start is clean
         #expect(first.stopCalls == 1)
         #expect(slow.stopCalls == 0)
-        // Only a second signal should cancel stops (DESIGN §2); the rollback runs inside the cancelled
-        // start task, so today it does (racily: an instant stop may finish before the cancel lands).
-        // Coordinator.swift's to fix; remove this wrapper then.
-        withKnownIssue("rollback stops inherit the cancelled start task's cancellation", isIntermittent: true) {
-            #expect(!first.sawCancellation)
-        }
+        // Only a second signal cancels stops (DESIGN §2): the rollback's stops stay graceful.
+        #expect(!first.sawCancellation)
     }
 
     @Test func runPutsBackTheHandlerThatWasThereBefore() async throws {

@@ -5,7 +5,8 @@ import Testing
 /// Every mistake a user can make gets an error that names the service and says what to do.
 @Suite(.timeLimit(.minutes(2))) struct BadInputTests {
     @Test func aCycleMessageNamesTheServicesInOrder() async throws {
-        let a = Node("api"), b = Node("database")
+        let a = Node("api")
+        let b = Node("database")
         a.next = [b]
         b.next = [a]
         let error = await #expect(throws: LifecycleError.self) { try await a.run(signals: []) }
