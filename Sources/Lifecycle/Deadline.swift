@@ -1,5 +1,3 @@
-import Synchronization
-
 /// How an operation raced against its time limit ended.
 enum DeadlineOutcome: Sendable {
     case returned
@@ -48,7 +46,7 @@ private final class Race: Sendable {
         var waiter: CheckedContinuation<DeadlineOutcome, Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func finish(_ outcome: DeadlineOutcome) {
         let waiter: CheckedContinuation<DeadlineOutcome, Never>? = state.withLock { state in

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The fan-out of one runner's events to every subscriber of `events()`.
 ///
 /// Events are yielded inside the lock, so every subscriber sees them in one order, the order in
@@ -12,7 +10,7 @@ final class EventHub: Sendable {
         var dropped = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// A new stream of every event from now on; unbounded unless `bufferingNewest` is given.
     func subscribe(bufferingNewest limit: Int? = nil) -> AsyncStream<LifecycleEvent> {

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Runs one tree of services, once: start, wait, stop, and the events of every transition.
 ///
 /// ```swift
@@ -34,7 +32,7 @@ public final class ServiceRunner: Sendable {
     let signals: [Int32]
     private let hub = EventHub()
     private let observerTasks: [Task<Void, Never>]
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// A runner for the tree under `service`.
     ///

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// What the process knows of every service instance it has seen: identity, state, background tasks.
 ///
 /// It is read synchronously from any thread (`service.state`, `addTask`), so it lives behind a
@@ -23,7 +21,7 @@ final class ServiceTable: Sendable {
         var pruneAt = 1024
     }
 
-    private let storage = Mutex(Storage())
+    private let storage = Locked(Storage())
 
     /// The identity of a service, given a number the first time the instance is seen.
     func identify(_ service: any Service) -> ServiceID {
