@@ -99,7 +99,8 @@ public final class BlockingRunner {
         let rootState = root.state
         hub.emit(
             LifecycleEvent(
-                service: rootID, from: rootState, to: rootState, time: clock.elapsed(), kind: .stopRequested(.requested)))
+                service: rootID, from: rootState, to: rootState, time: clock.elapsed(), kind: .stopRequested(.requested)
+            ))
         var errors: [any Error] = []
         if let plan {
             errors = BlockingCoordinator.release([(plan, 0)], emit: emit)
@@ -138,7 +139,7 @@ public final class BlockingRunner {
     /// variable meanwhile, so it must not be one of that pool's threads (see ``withRunning(_:observers:_:)``).
     private func finishEvents() {
         hub.finish()
-        observersLeft.withLock(waitingUntil: { $0 == 0 }) { _ in }
+        observersLeft.wait(until: { $0 == 0 })
     }
 }
 

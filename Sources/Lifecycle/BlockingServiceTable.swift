@@ -220,7 +220,9 @@ final class BlockingServiceTable: Sendable {
     func stopFinished(_ node: BlockingTreePlan.Node, failed: Bool) throws(LifecycleError) -> Transition {
         let result: Result<Transition, LifecycleError> = storage.withLock { storage in
             let key = ObjectIdentifier(node.service)
-            let result = Result { () throws(LifecycleError) in try storage.entries[key]!.machine.stopFinished(failed: failed) }
+            let result = Result { () throws(LifecycleError) in
+                try storage.entries[key]!.machine.stopFinished(failed: failed)
+            }
             storage.settle(storage.entries[key]!.stopTickets, with: .done)
             storage.entries[key]!.stopTickets = []
             return result
@@ -233,6 +235,8 @@ final class BlockingServiceTable: Sendable {
 
     /// Sleeps until another thread settled `ticket`, and takes its outcome.
     private func wait(for ticket: Int) -> Outcome {
-        storage.withLock(waitingUntil: { $0.outcomes[ticket] != nil }) { $0.outcomes.removeValue(forKey: ticket)! }
+        storage.withLock(
+            waitingUntil: { $0.outcomes[ticket] != nil },
+            { $0.outcomes.removeValue(forKey: ticket)! })
     }
 }

@@ -58,7 +58,12 @@ final class ConditionLock<Value>: @unchecked Sendable {
         return body(&value)
     }
 
-    /// Wakes every thread sleeping in ``withLock(waitingUntil:_:)``, to ask its condition again.
+    /// Sleeps until `isReady` holds; the mutex is released while asleep.
+    func wait(until isReady: (Value) -> Bool) {
+        withLock(waitingUntil: isReady, { _ in })
+    }
+
+    /// Wakes every thread sleeping in ``withLock(waitingUntil:_:)`` or ``wait(until:)``, to ask its condition again.
     func wakeAll() {
         pthread_cond_broadcast(condition)
     }

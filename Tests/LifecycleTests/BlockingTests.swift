@@ -39,7 +39,8 @@ struct BlockingTests {
 
         let blockingEvents = try await onThread {
             let c = BlockingProbe("c")
-            let tree = BlockingProbe("a", children: [BlockingProbe("b1", children: [c]), BlockingProbe("b2", children: [c])])
+            let tree = BlockingProbe(
+                "a", children: [BlockingProbe("b1", children: [c]), BlockingProbe("b2", children: [c])])
             let observer = RecordingObserver()
             try withRunning(tree, observers: [observer]) { _ in }
             return observer.recorded  // complete: withRunning returned after the observer saw the last event
@@ -71,7 +72,7 @@ struct BlockingTests {
             continuation.finish()
             try runner.start()
             // Still inside the running tree, on this thread: go on only once the other task saw it run.
-            sawRunning.withLock(waitingUntil: { $0 }) { _ in }
+            sawRunning.wait(until: { $0 })
             try runner.stop()
         }
         #expect(
@@ -84,7 +85,8 @@ struct BlockingTests {
     @Test func aFailedStartIsAnEventWithItsError() async throws {
         let events = try await onThread {
             let observer = RecordingObserver()
-            let tree = BlockingProbe("root", children: [BlockingProbe("valid"), BlockingProbe("broken", failingStart: true)])
+            let tree = BlockingProbe(
+                "root", children: [BlockingProbe("valid"), BlockingProbe("broken", failingStart: true)])
             #expect(throws: Boom(name: "broken")) { try withRunning(tree, observers: [observer]) { _ in } }
             return observer.recorded
         }
@@ -108,7 +110,7 @@ struct BlockingTests {
         @Sendable func meet(_ lock: ConditionLock<Int>) {
             lock.withLock { $0 += 1 }
             lock.wakeAll()
-            lock.withLock(waitingUntil: { $0 == 2 }) { _ in }
+            lock.wait(until: { $0 == 2 })
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for name in ["left", "right"] {
@@ -143,14 +145,18 @@ struct BlockingTests {
             func start() throws { onStart() }
         }
         async let slow: Void = onThread {
-            try withRunning(Gate { fastStarted.withLock(waitingUntil: { $0 }) { _ in } }) { _ in
+            try withRunning(Gate { fastStarted.wait(until: { $0 }) }) { _ in
                 slowStarted.withLock { $0 = true }
                 slowStarted.wakeAll()
             }
         }
         async let fast: Void = onThread {
-            try withRunning(Gate { fastStarted.withLock { $0 = true }; fastStarted.wakeAll() }) { _ in
-                slowStarted.withLock(waitingUntil: { $0 }) { _ in }
+            let gate = Gate {
+                fastStarted.withLock { $0 = true }
+                fastStarted.wakeAll()
+            }
+            try withRunning(gate) { _ in
+                slowStarted.wait(until: { $0 })
             }
         }
         _ = try await (slow, fast)
@@ -167,7 +173,8 @@ struct BlockingTests {
         #expect(shared.isRunning)
         try second.stop()
         #expect(!shared.isRunning)
-        #expect(log.lines == ["start shared", "start first", "start second", "stop first", "stop second", "stop shared"])
+        #expect(
+            log.lines == ["start shared", "start first", "start second", "stop first", "stop second", "stop shared"])
     }
 
     // MARK: Failures
@@ -192,7 +199,8 @@ struct BlockingTests {
         let root = BlockingProbe("root", children: [x, middle], log: log)
         #expect(throws: Boom(name: "broken")) { try withRunning(root) { _ in } }
         #expect(log.lines == ["start x", "start y", "start broken", "stop y", "stop x"])
-        #expect([root.state, middle.state, x.state, y.state, broken.state] == [.idle, .idle, .stopped, .stopped, .failed])
+        #expect(
+            [root.state, middle.state, x.state, y.state, broken.state] == [.idle, .idle, .stopped, .stopped, .failed])
         // And the tree can be started again afterwards.
         let retry = BlockingProbe("retry", children: [x, y])
         try withRunning(retry) { _ in #expect(x.isRunning && y.isRunning) }

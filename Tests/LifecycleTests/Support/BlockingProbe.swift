@@ -123,6 +123,8 @@ func expectLegal(_ events: [LifecycleEvent], sourceLocation: SourceLocation = #_
         if event.from == .running { runningNow[event.service, default: 0] -= 1 }
     }
     for (service, count) in runningNow {
-        #expect(count == 0, "\(service.debugDescription) ran \(count) more times than it stopped", sourceLocation: sourceLocation)
+        #expect(
+            count == 0, "\(service.debugDescription) ran \(count) more times than it stopped",
+            sourceLocation: sourceLocation)
     }
 }
