@@ -162,6 +162,29 @@ struct BlockingTests {
         _ = try await (slow, fast)
     }
 
+    @Test func aTreeThatMeetsItsDependencyStoppingOnAnotherThreadWaitsAndStartsItAfresh() async throws {
+        let log = CallLog()
+        let gate = StopGate()
+        let shared = BlockingProbe("shared", log: log, stopGate: gate)
+        let second = BlockingProbe("second", children: [shared], log: log)
+        async let first: Void = onThread {
+            try withRunning(BlockingProbe("first", children: [shared], log: log)) { _ in }
+        }
+        try await onThread { gate.waitUntilHolding() }
+        async let secondRun: Void = onThread { try withRunning(second) { _ in #expect(shared.isRunning) } }
+        try await Task.sleep(for: .milliseconds(50))  // the second tree is waiting for the stop by now
+        #expect(shared.state == .stopping)
+        #expect(second.startCount == 0)
+        gate.open()
+        _ = try await (first, secondRun)
+        #expect(
+            log.lines == [
+                "start shared", "start first", "stop first", "stop shared",
+                "start shared", "start second", "stop second", "stop shared",
+            ])
+        #expect(shared.state == .stopped)
+    }
+
     @Test func aSharedDependencyStopsWithTheLastOfTwoRunners() throws {
         let log = CallLog()
         let shared = BlockingProbe("shared", log: log)

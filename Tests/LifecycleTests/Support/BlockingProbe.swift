@@ -34,11 +34,12 @@ final class BlockingProbe: BlockingService, Sendable {
     private let startError: Boom?
     private let stopError: Boom?
     private let startDelay: Duration
+    private let stopGate: StopGate?
     private let calls = ConditionLock<(starts: Int, stops: Int, stateInStart: ServiceState?)>((0, 0, nil))
 
     init(
         _ name: String, children: [BlockingProbe] = [], log: CallLog = CallLog(), failingStart: Bool = false,
-        failingStop: Bool = false, startDelay: Duration = .zero
+        failingStop: Bool = false, startDelay: Duration = .zero, stopGate: StopGate? = nil
     ) {
         self.name = name
         self.children = children
@@ -46,6 +47,7 @@ final class BlockingProbe: BlockingService, Sendable {
         self.startError = failingStart ? Boom(name: name) : nil
         self.stopError = failingStop ? Boom(name: name) : nil
         self.startDelay = startDelay
+        self.stopGate = stopGate
     }
 
     var dependencies: [any BlockingService] { children }
@@ -67,6 +69,7 @@ final class BlockingProbe: BlockingService, Sendable {
     func stop() throws {
         calls.withLock { $0.stops += 1 }
         log.record("stop \(name)")
+        stopGate?.holdStop()
         if let stopError { throw stopError }
     }
 
@@ -76,6 +79,29 @@ final class BlockingProbe: BlockingService, Sendable {
     var stopCount: Int { calls.withLock { $0.stops } }
     /// What `self.state` said from inside the last `start()`.
     var stateSeenInStart: ServiceState? { calls.withLock { $0.stateInStart } }
+}
+
+/// Holds a `stop()` until the test opens it, and tells the test when a stop is being held.
+final class StopGate: Sendable {
+    private let state = ConditionLock((isHolding: false, isOpen: false))
+
+    /// Called from `stop()`: sleeps until ``open()``.
+    func holdStop() {
+        state.withLock { $0.isHolding = true }
+        state.wakeAll()
+        state.wait(until: { $0.isOpen })
+    }
+
+    /// Sleeps until a `stop()` is being held.
+    func waitUntilHolding() {
+        state.wait(until: { $0.isHolding })
+    }
+
+    /// Lets the held `stop()` return.
+    func open() {
+        state.withLock { $0.isOpen = true }
+        state.wakeAll()
+    }
 }
 
 /// One link of a long chain; it holds the next one unowned, so dropping the chain needs no deep stack.
