@@ -44,6 +44,15 @@ final class ServiceTable: Sendable {
         }
     }
 
+    /// A fresh instance number from the one counter of the process, for identities made elsewhere
+    /// (``BlockingServiceTable``), so that no two `ServiceID`s of the process share a number.
+    func makeNumber() -> Int {
+        storage.withLock { storage in
+            storage.lastNumber += 1
+            return storage.lastNumber
+        }
+    }
+
     /// The service's state; `idle` for an instance never started.
     func state(of service: any Service) -> ServiceState {
         storage.withLock { storage in

@@ -69,10 +69,15 @@ struct TreePlan: Sendable {
     ///
     /// An iterative depth-first walk with three colours: meeting a node still on the path closes a cycle.
     static func findCycle(in nodes: [Node]) -> [ServiceID]? {
+        findCycle(children: nodes.map { $0.stages.flatMap { $0 } }, ids: nodes.map(\.id))
+    }
+
+    /// The cycle search over any graph of indices (`children[i]` are the nodes `i` depends on), shared
+    /// with ``BlockingTreePlan``; `ids[i]` names node `i`.
+    static func findCycle(children: [[Int]], ids: [ServiceID]) -> [ServiceID]? {
         enum Colour { case unseen, onPath, done }
-        var colour = [Colour](repeating: .unseen, count: nodes.count)
-        let children = nodes.map { $0.stages.flatMap { $0 } }
-        for start in nodes.indices where colour[start] == .unseen {
+        var colour = [Colour](repeating: .unseen, count: children.count)
+        for start in children.indices where colour[start] == .unseen {
             var path: [(node: Int, nextChild: Int)] = [(start, 0)]
             colour[start] = .onPath
             while let (node, nextChild) = path.last {
@@ -89,7 +94,7 @@ struct TreePlan: Sendable {
                     path.append((child, 0))
                 case .onPath:
                     let from = path.firstIndex { $0.node == child }!
-                    return path[from...].map { nodes[$0.node].id } + [nodes[child].id]
+                    return path[from...].map { ids[$0.node] } + [ids[child]]
                 case .done:
                     continue
                 }

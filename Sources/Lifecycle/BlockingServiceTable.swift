@@ -1,0 +1,242 @@
+/// What the process knows of every blocking service instance: identity, its ``StateMachine``, and
+/// which threads wait for another thread's `start()` or `stop()` of it.
+///
+/// One table and one lock for the process, so a service shared by trees running on several threads
+/// has one machine and one count of holders (DESIGN §3). The lock (a ``ConditionLock``) is held only
+/// to ask a machine and record its answer, never while a service's `start()` or `stop()` runs: unrelated
+/// trees never wait for each other. A thread that meets a start (or stop) in flight on another
+/// thread sleeps on the lock's condition until that thread settles its ticket.
+final class BlockingServiceTable: Sendable {
+    /// The one table of the process.
+    static let shared = BlockingServiceTable()
+
+    /// What a thread acquiring a service must do next.
+    enum Grant: Equatable {
+        /// The service runs for this holder now: counted, or another thread's start of it succeeded.
+        case held
+        /// This thread starts it: its dependencies in order, then ``dependenciesStarted(_:)`` and `start()`.
+        case start
+    }
+
+    /// The last holder let a service go: emit `transition`, call `stop()`, then release its dependencies.
+    struct Stop {
+        let transition: Transition
+        /// The tree the service was started from (possibly another thread's) and its node there:
+        /// that node's dependencies are what the service holds.
+        let plan: BlockingTreePlan
+        let index: Int
+    }
+
+    private enum Outcome {
+        case done
+        case failed(any Error)
+    }
+
+    private struct Entry {
+        /// Compared by identity only, to tell a new instance at a reused address from the old one.
+        weak var object: AnyObject?
+        let id: ServiceID
+        var machine: StateMachine
+        /// Where the service was started from, while it starts and runs; keeps that tree alive.
+        var startedFrom: (plan: BlockingTreePlan, index: Int)?
+        /// Threads waiting for the start in flight, and for the stop in flight, by ticket.
+        var startTickets: [Int] = []
+        var stopTickets: [Int] = []
+    }
+
+    private struct Storage {
+        var entries: [ObjectIdentifier: Entry] = [:]
+        /// Outcomes handed to waiting threads, by ticket; a waiter takes its own out.
+        var outcomes: [Int: Outcome] = [:]
+        var lastTicket = 0
+        var pruneAt = 1024
+
+        mutating func ticket() -> Int {
+            lastTicket += 1
+            return lastTicket
+        }
+
+        /// Hands `outcome` to every ticket; the caller then wakes the sleepers.
+        mutating func settle(_ tickets: [Int], with outcome: Outcome) {
+            for ticket in tickets { outcomes[ticket] = outcome }
+        }
+    }
+
+    private let storage = ConditionLock(Storage())
+
+    // MARK: Identity and state
+
+    /// The identity of a service, given a number the first time the instance is seen.
+    func identify(_ service: any BlockingService) -> ServiceID {
+        let key = ObjectIdentifier(service)
+        if let id = storage.withLock({ $0.entries[key].flatMap { $0.object === service ? $0.id : nil } }) {
+            return id
+        }
+        // Read the user's `name` outside the lock: it is their code.
+        let name = service.name
+        let number = ServiceTable.shared.makeNumber()
+        return storage.withLock { storage in
+            if let entry = storage.entries[key], entry.object === service { return entry.id }
+            let id = ServiceID(name: name, number: number)
+            storage.entries[key] = Entry(object: service, id: id, machine: StateMachine(service: id))
+            if storage.entries.count >= storage.pruneAt {
+                // A service that starts or runs is held by its tree, so only finished ones are pruned.
+                storage.entries = storage.entries.filter { $0.value.object != nil }
+                storage.pruneAt = max(1024, storage.entries.count * 2)
+            }
+            return id
+        }
+    }
+
+    /// The service's state; `idle` for an instance never started.
+    func state(of service: any BlockingService) -> ServiceState {
+        storage.withLock { storage in
+            guard let entry = storage.entries[ObjectIdentifier(service)], entry.object === service else { return .idle }
+            return entry.machine.state
+        }
+    }
+
+    // MARK: Starting
+
+    /// One more holder asks for node `index` of `plan`; sleeps while another thread starts or stops it.
+    ///
+    /// - Throws: the error that ended another thread's start of it, when this holder waited for that start.
+    func acquire(_ index: Int, of plan: BlockingTreePlan) throws -> Grant {
+        let key = ObjectIdentifier(plan.nodes[index].service)
+        while true {
+            let (action, ticket) = storage.withLock { storage -> (StateMachine.AcquireAction, Int) in
+                // The plan holds the service, so its entry (made by `identify`) is there.
+                let action = storage.entries[key]!.machine.acquireRequested()
+                switch action {
+                case .countHolder:
+                    return (action, 0)
+                case .startDependencies:
+                    storage.entries[key]!.startedFrom = (plan, index)
+                    return (action, 0)
+                case .waitForStart:
+                    let ticket = storage.ticket()
+                    storage.entries[key]!.startTickets.append(ticket)
+                    return (action, ticket)
+                case .waitForStop:
+                    let ticket = storage.ticket()
+                    storage.entries[key]!.stopTickets.append(ticket)
+                    return (action, ticket)
+                }
+            }
+            switch action {
+            case .countHolder:
+                return .held
+            case .startDependencies:
+                return .start
+            case .waitForStart:
+                // Counted already; the other thread's outcome is this holder's too.
+                switch wait(for: ticket) {
+                case .done: return .held
+                case .failed(let error): throw error
+                }
+            case .waitForStop:
+                // Not counted: once that stop finished, ask again (and start it afresh).
+                _ = wait(for: ticket)
+            }
+        }
+    }
+
+    /// The dependencies of `node` are running: the returned transition (`idle → starting`) is emitted
+    /// and `start()` is called.
+    func dependenciesStarted(_ node: BlockingTreePlan.Node) throws(LifecycleError) -> Transition {
+        try storage.withLock { storage throws(LifecycleError) in
+            try storage.entries[ObjectIdentifier(node.service)]!.machine.dependenciesStarted()
+        }
+    }
+
+    /// A dependency of `node` failed: it never reached `starting`; the holders waiting get `error`.
+    func dependenciesFailed(_ node: BlockingTreePlan.Node, error: any Error) {
+        storage.withLock { storage in
+            let key = ObjectIdentifier(node.service)
+            storage.entries[key]!.machine.dependenciesFailed()
+            storage.entries[key]!.startedFrom = nil
+            storage.settle(storage.entries[key]!.startTickets, with: .failed(error))
+            storage.entries[key]!.startTickets = []
+        }
+        storage.wakeAll()
+    }
+
+    /// `start()` returned: the service runs for every holder counted so far, waiting ones included.
+    func startReturned(_ node: BlockingTreePlan.Node) throws(LifecycleError) -> Transition {
+        try endStart(of: node, with: .done) { machine throws(LifecycleError) in try machine.startReturned() }
+    }
+
+    /// `start()` threw: the service is failed, its `stop()` is not called; the waiting holders get `error`.
+    func startFailed(_ node: BlockingTreePlan.Node, error: any Error) throws(LifecycleError) -> Transition {
+        try endStart(of: node, with: .failed(error)) { machine throws(LifecycleError) in
+            try machine.startFailed()
+        }
+    }
+
+    /// Tells the machine how the start ended and hands that outcome to the threads waiting for it,
+    /// even when the machine refuses (a defect): nobody sleeps forever.
+    private func endStart(
+        of node: BlockingTreePlan.Node, with outcome: Outcome,
+        _ tell: (inout StateMachine) throws(LifecycleError) -> Transition
+    ) throws(LifecycleError) -> Transition {
+        let result: Result<Transition, LifecycleError> = storage.withLock { storage in
+            let key = ObjectIdentifier(node.service)
+            let result = Result { () throws(LifecycleError) in try tell(&storage.entries[key]!.machine) }
+            if case .failed = outcome { storage.entries[key]!.startedFrom = nil }
+            let settled: Outcome
+            switch result {
+            case .success: settled = outcome
+            case .failure(let refusal): settled = .failed(refusal)
+            }
+            storage.settle(storage.entries[key]!.startTickets, with: settled)
+            storage.entries[key]!.startTickets = []
+            return result
+        }
+        storage.wakeAll()
+        return try result.get()
+    }
+
+    // MARK: Stopping
+
+    /// A holder lets node `index` of `plan` go; returns what to stop when it was the last one.
+    ///
+    /// - Throws: ``LifecycleError/illegalTransition(_:from:to:)`` when the service does not run.
+    func releaseRequested(_ index: Int, of plan: BlockingTreePlan) throws(LifecycleError) -> Stop? {
+        try storage.withLock { storage throws(LifecycleError) in
+            let key = ObjectIdentifier(plan.nodes[index].service)
+            switch try storage.entries[key]!.machine.releaseRequested() {
+            case .keepRunning:
+                return nil
+            case .callStop(let transition):
+                let startedFrom = storage.entries[key]!.startedFrom ?? (plan, index)
+                storage.entries[key]!.startedFrom = nil
+                return Stop(transition: transition, plan: startedFrom.plan, index: startedFrom.index)
+            }
+        }
+    }
+
+    /// `stop()` returned (or threw, `failed`): the returned transition is emitted, and the threads
+    /// that waited for this stop ask again.
+    func stopFinished(_ node: BlockingTreePlan.Node, failed: Bool) throws(LifecycleError) -> Transition {
+        let result: Result<Transition, LifecycleError> = storage.withLock { storage in
+            let key = ObjectIdentifier(node.service)
+            let result = Result { () throws(LifecycleError) in
+                try storage.entries[key]!.machine.stopFinished(failed: failed)
+            }
+            storage.settle(storage.entries[key]!.stopTickets, with: .done)
+            storage.entries[key]!.stopTickets = []
+            return result
+        }
+        storage.wakeAll()
+        return try result.get()
+    }
+
+    // MARK: Waiting
+
+    /// Sleeps until another thread settled `ticket`, and takes its outcome.
+    private func wait(for ticket: Int) -> Outcome {
+        storage.withLock(
+            waitingUntil: { $0.outcomes[ticket] != nil },
+            { $0.outcomes.removeValue(forKey: ticket)! })
+    }
+}
