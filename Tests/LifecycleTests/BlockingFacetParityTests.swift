@@ -7,7 +7,7 @@ import Testing
 struct BlockingFacetParityTests {
     /// A diamond: `A` depends on `b1` then `b2`, and both depend on one `c` (facet's `A`, `B`, `C`).
     struct Diamond {
-        let log = CallLog()
+        let log = LineLog()
         let c: BlockingProbe
         let b1: BlockingProbe
         let b2: BlockingProbe
@@ -45,7 +45,7 @@ struct BlockingFacetParityTests {
     }
 
     @Test func startFailedLater() {  // test_start_failed_later
-        let log = CallLog()
+        let log = LineLog()
         let valid = BlockingProbe("valid", log: log)
         let broken = BlockingProbe("broken", log: log, failingStart: true)
         let root = BlockingProbe("root", children: [valid, broken], log: log)

@@ -163,7 +163,7 @@ struct BlockingTests {
     }
 
     @Test func aTreeThatMeetsItsDependencyStoppingOnAnotherThreadWaitsAndStartsItAfresh() async throws {
-        let log = CallLog()
+        let log = LineLog()
         let gate = StopGate()
         let shared = BlockingProbe("shared", log: log, stopGate: gate)
         let second = BlockingProbe("second", children: [shared], log: log)
@@ -186,7 +186,7 @@ struct BlockingTests {
     }
 
     @Test func aSharedDependencyStopsWithTheLastOfTwoRunners() throws {
-        let log = CallLog()
+        let log = LineLog()
         let shared = BlockingProbe("shared", log: log)
         let first = BlockingRunner(BlockingProbe("first", children: [shared], log: log))
         let second = BlockingRunner(BlockingProbe("second", children: [shared], log: log))
@@ -203,7 +203,7 @@ struct BlockingTests {
     // MARK: Failures
 
     @Test func aThrowingStopDoesNotSkipTheOthersAndTheFirstErrorIsRethrown() throws {
-        let log = CallLog()
+        let log = LineLog()
         let b = BlockingProbe("b", log: log)
         let c = BlockingProbe("c", log: log, failingStop: true)
         let d = BlockingProbe("d", log: log)
@@ -214,7 +214,7 @@ struct BlockingTests {
     }
 
     @Test func aFailingStartDeepInTheTreeStopsEverythingStartedInReverse() throws {
-        let log = CallLog()
+        let log = LineLog()
         let x = BlockingProbe("x", log: log)
         let y = BlockingProbe("y", log: log)
         let broken = BlockingProbe("broken", log: log, failingStart: true)

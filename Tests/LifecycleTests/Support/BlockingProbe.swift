@@ -9,7 +9,7 @@ struct Boom: Error, Equatable {
 }
 
 /// What happened, in order, across every thread: `start A`, `stop A`.
-final class CallLog: Sendable {
+final class LineLog: Sendable {
     private let entries = ConditionLock<[String]>([])
 
     /// Appends one line.
@@ -30,7 +30,7 @@ final class CallLog: Sendable {
 final class BlockingProbe: BlockingService, Sendable {
     let name: String
     let children: [BlockingProbe]
-    let log: CallLog
+    let log: LineLog
     private let startError: Boom?
     private let stopError: Boom?
     private let startDelay: Duration
@@ -38,7 +38,7 @@ final class BlockingProbe: BlockingService, Sendable {
     private let calls = ConditionLock<(starts: Int, stops: Int, stateInStart: ServiceState?)>((0, 0, nil))
 
     init(
-        _ name: String, children: [BlockingProbe] = [], log: CallLog = CallLog(), failingStart: Bool = false,
+        _ name: String, children: [BlockingProbe] = [], log: LineLog = LineLog(), failingStart: Bool = false,
         failingStop: Bool = false, startDelay: Duration = .zero, stopGate: StopGate? = nil
     ) {
         self.name = name
@@ -137,20 +137,5 @@ func shape(_ event: LifecycleEvent) -> String {
 func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}
-
-/// Every transition is one the table allows, and each service that reached `running` left it exactly once.
-func expectLegal(_ events: [LifecycleEvent], sourceLocation: SourceLocation = #_sourceLocation) {
-    var runningNow: [ServiceID: Int] = [:]
-    for event in events where event.isTransition {
-        #expect(event.from.canMove(to: event.to), "illegal: \(event)", sourceLocation: sourceLocation)
-        if event.to == .running { runningNow[event.service, default: 0] += 1 }
-        if event.from == .running { runningNow[event.service, default: 0] -= 1 }
-    }
-    for (service, count) in runningNow {
-        #expect(
-            count == 0, "\(service.debugDescription) ran \(count) more times than it stopped",
-            sourceLocation: sourceLocation)
     }
 }
