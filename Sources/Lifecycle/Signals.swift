@@ -74,14 +74,15 @@ final class SignalRouter: Sendable {
         var listeners: [Int: @Sendable (Int32) -> Void]
     }
 
-    private struct State {
+    // @unchecked Sendable: `sigaction` and the dispatch source are not Sendable, but a State is only
+    // ever read or written inside `state`, the `Locked` pthread mutex below.
+    private struct State: @unchecked Sendable {
         var held: [Int32: Held] = [:]
         var lastToken = 0
         var reader: (any DispatchSourceRead)?
     }
 
-    // `sigaction` is a plain C struct of values; it is only touched inside this Mutex.
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Installs the handler for each signal not yet held and adds `listener` to each; returns the
     /// token to give them back with.

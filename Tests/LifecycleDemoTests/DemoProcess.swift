@@ -1,16 +1,10 @@
 import Foundation
-import Synchronization
 import Testing
 
 /// The built `lifecycle-demo`, run as a child process, its stdout collected line by line.
 final class DemoProcess: Sendable {
-    private struct Output {
-        var stdout = ""
-        var stderr = ""
-    }
-
     let process: Process
-    private let output = Mutex(Output())
+    private let output = OutputBox()
 
     /// Launches the demo with `arguments`.
     init(_ arguments: [String]) throws {
@@ -116,5 +110,18 @@ struct DemoNotFound: Error, CustomStringConvertible {
     var description: String {
         "lifecycle-demo not found; build it (swift build) or set LIFECYCLE_DEMO. Searched:\n"
             + searched.joined(separator: "\n")
+    }
+}
+
+/// The demo's output so far, behind an `NSLock` (which ThreadSanitizer sees, unlike `Mutex` on Linux).
+private final class OutputBox: @unchecked Sendable {
+    // @unchecked Sendable: `value` is only read or written between `lock.lock()` and `lock.unlock()`.
+    private let lock = NSLock()
+    private var value = (stdout: "", stderr: "")
+
+    func withLock<Result>(_ body: (inout (stdout: String, stderr: String)) -> Result) -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
     }
 }

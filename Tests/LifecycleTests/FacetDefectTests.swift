@@ -1,5 +1,4 @@
 import Lifecycle
-import Synchronization
 import Testing
 
 /// Defects of facet 0.10.1, reproduced there, that this package must not repeat.

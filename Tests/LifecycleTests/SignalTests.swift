@@ -219,7 +219,7 @@ private final class SignalProbe: Service {
     let dependencies: Dependencies
     let hangsInStop: Bool
     let hangsInStart: Bool
-    private let record = Mutex(Record())
+    private let record = Locked(Record())
 
     init(name: String, dependencies: Dependencies = [], hangsInStop: Bool = false, hangsInStart: Bool = false) {
         self.name = name
