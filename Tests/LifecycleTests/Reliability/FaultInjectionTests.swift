@@ -35,7 +35,7 @@ import Testing
         var events: [[LifecycleEvent]] = []
         for stream in streams { events.append(await stream.value) }
         let check = InvariantCheck(
-            trees: trees, calls: recorder.all, events: events, outcomes: outcomes, elapsed: elapsed)
+            trees: trees.facts, calls: recorder.all, events: events, outcomes: outcomes, elapsed: elapsed)
         if getenv("LIFECYCLE_FAULT_DEBUG") != nil, !check.violations.isEmpty {
             print(events.map { $0.map(\.description).joined(separator: "\n") }.joined(separator: "\n---\n"))
             print("outcomes", outcomes, trees.stopAfter)
@@ -89,7 +89,7 @@ import Testing
         let recorder = FaultRecorder()
         let trees = RandomTrees(seed: 7, recorder: recorder)
         recorder.record(0, .stopCalled)
-        let check = InvariantCheck(trees: trees, calls: recorder.all, events: [], outcomes: [], elapsed: .zero)
+        let check = InvariantCheck(trees: trees.facts, calls: recorder.all, events: [], outcomes: [], elapsed: .zero)
         #expect(check.violations.contains { $0.contains("stopCalled while down") })
     }
 }

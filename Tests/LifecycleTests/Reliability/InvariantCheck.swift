@@ -2,7 +2,7 @@
 
 /// Checks DESIGN §4's invariants over what the services recorded and what the runners emitted.
 struct InvariantCheck {
-    let trees: RandomTrees
+    let trees: TreeFacts
     let calls: [FaultRecorder.Entry]
     let events: [[LifecycleEvent]]
     let outcomes: [Result<Void, any Error>]
@@ -12,7 +12,7 @@ struct InvariantCheck {
     enum Phase: Equatable { case down, starting, running, stopping }
 
     init(
-        trees: RandomTrees, calls: [FaultRecorder.Entry], events: [[LifecycleEvent]],
+        trees: TreeFacts, calls: [FaultRecorder.Entry], events: [[LifecycleEvent]],
         outcomes: [Result<Void, any Error>], elapsed: Duration
     ) {
         self.trees = trees
@@ -30,7 +30,7 @@ struct InvariantCheck {
     /// The calls of one service that the phase walk reads. A hanging start or stop is abandoned at
     /// its time limit; its late return after cancellation is not part of the walk.
     private func walk(of index: Int) -> [FaultRecorder.Entry] {
-        let faults = trees.services[index].faults
+        let faults = trees.faults[index]
         return calls.filter { entry in
             guard entry.service == index, entry.kind != .taskThrew else { return false }
             if faults.startHangs, entry.kind == .startThrew { return false }
@@ -52,22 +52,22 @@ struct InvariantCheck {
 
     /// Each successfully started service stopped exactly once; no stop without a successful start.
     private mutating func checkCallSequences() {
-        for service in trees.services {
+        for (index, faults) in trees.faults.enumerated() {
             var phase = Phase.down
-            for entry in walk(of: service.index) {
-                guard let after = next(phase, entry.kind, faults: service.faults) else {
-                    violations.append("\(service.name) [\(service.faults)]: \(entry.kind) while \(phase)")
+            for entry in walk(of: index) {
+                guard let after = next(phase, entry.kind, faults: faults) else {
+                    violations.append("s\(index) [\(faults)]: \(entry.kind) while \(phase)")
                     break
                 }
                 phase = after
             }
-            if phase != .down { violations.append("\(service.name) [\(service.faults)] ended \(phase), not stopped") }
+            if phase != .down { violations.append("s\(index) [\(faults)] ended \(phase), not stopped") }
         }
     }
 
     /// The phase of a service just before the call with sequence number `sequence`.
     private func phase(of index: Int, before sequence: Int) -> Phase {
-        let faults = trees.services[index].faults
+        let faults = trees.faults[index]
         var phase = Phase.down
         for entry in walk(of: index) where entry.sequence < sequence {
             phase = next(phase, entry.kind, faults: faults) ?? phase
@@ -106,9 +106,9 @@ struct InvariantCheck {
                 last[event.service] = event.to
             }
         }
-        for service in trees.services {
-            let mine = all.filter { $0.service.name == service.name }
-            let recorded = calls.filter { $0.service == service.index }
+        for index in trees.faults.indices {
+            let mine = all.filter { $0.service.name == "s\(index)" }
+            let recorded = calls.filter { $0.service == index }
             func count(_ kind: FaultRecorder.Kind) -> Int { recorded.count { $0.kind == kind } }
             let pairs = [
                 ("starting", mine.count { $0.to == .starting }, count(.startCalled)),
@@ -116,7 +116,7 @@ struct InvariantCheck {
                 ("stopping", mine.count { $0.to == .stopping }, count(.stopCalled)),
             ]
             for (state, emitted, called) in pairs where emitted != called {
-                violations.append("\(service.name): \(emitted) events to \(state) but \(called) matching calls")
+                violations.append("s\(index): \(emitted) events to \(state) but \(called) matching calls")
             }
         }
     }
@@ -125,7 +125,7 @@ struct InvariantCheck {
     private mutating func checkOutcomes() {
         let fired = Set(
             calls.compactMap { entry -> String? in
-                let faults = trees.services[entry.service].faults
+                let faults = trees.faults[entry.service]
                 switch entry.kind {
                 case .startThrew where faults.startThrows: return "start \(entry.service)"
                 case .stopThrew where faults.stopThrows: return "stop \(entry.service)"
@@ -140,20 +140,20 @@ struct InvariantCheck {
                 let key = "\(fault.kind) \(fault.index)"
                 if !fired.contains(key) { violations.append("tree \(position) threw \(key), which never fired") }
             case LifecycleError.startTimedOut(let id, _), LifecycleError.stopTimedOut(let id, _):
-                let service = trees.services.first { $0.name == id.name }
-                if service.map({ $0.faults.startHangs || $0.faults.stopHangs }) != true {
+                let faults = trees.faults.indices.first { "s\($0)" == id.name }.map { trees.faults[$0] }
+                if faults.map({ $0.startHangs || $0.stopHangs }) != true {
                     violations.append("tree \(position) threw a timeout of \(id), which does not hang")
                 }
             case is CancellationError:
-                if !trees.cancelsInsteadOfRequesting && fired.isEmpty {
+                if !trees.cancels && fired.isEmpty {
                     violations.append("tree \(position) threw CancellationError without a cancellation")
                 }
             default:
                 violations.append("tree \(position) threw an unexpected \(error)")
             }
         }
-        let hangs = trees.services.contains { $0.faults.startHangs || $0.faults.stopHangs }
-        if fired.isEmpty, !hangs, !trees.cancelsInsteadOfRequesting {
+        let hangs = trees.faults.contains { $0.startHangs || $0.stopHangs }
+        if fired.isEmpty, !hangs, !trees.cancels {
             for (position, outcome) in outcomes.enumerated() {
                 if case .failure(let error) = outcome {
                     violations.append("tree \(position) threw \(error) with no fault")
@@ -162,7 +162,7 @@ struct InvariantCheck {
         }
         // The first failure: with exactly one start or task fault and nothing else, it is what was thrown.
         let startOrTask = fired.filter { !$0.hasPrefix("stop") }
-        if startOrTask.count == 1, fired.count == 1, !hangs, !trees.cancelsInsteadOfRequesting {
+        if startOrTask.count == 1, fired.count == 1, !hangs, !trees.cancels {
             for (position, outcome) in outcomes.enumerated() {
                 guard case .failure(let error) = outcome else { continue }
                 guard let fault = error as? InjectedFault, "\(fault.kind) \(fault.index)" == startOrTask.first else {
@@ -172,4 +172,16 @@ struct InvariantCheck {
             }
         }
     }
+}
+
+/// What the invariant check needs to know of a run's trees, async or blocking.
+struct TreeFacts {
+    /// The faults of service `s<i>`.
+    let faults: [Faults]
+    /// Every dependency edge, over service indices.
+    let edges: [(dependent: Int, dependency: Int)]
+    /// The longest the run may take.
+    let timeBound: Duration
+    /// Whether the driver cancelled the runs instead of requesting a stop.
+    let cancels: Bool
 }

@@ -72,6 +72,12 @@ struct RandomTrees {
         cancelsInsteadOfRequesting = random.chance(15)
     }
 
+    /// What the invariant check reads.
+    var facts: TreeFacts {
+        TreeFacts(
+            faults: services.map(\.faults), edges: edges, timeBound: timeBound, cancels: cancelsInsteadOfRequesting)
+    }
+
     /// The longest time the run may take: every time limit that can fire, plus generous slack for a busy machine.
     var timeBound: Duration {
         let limits = services.filter { $0.faults.startHangs || $0.faults.stopHangs }.count
