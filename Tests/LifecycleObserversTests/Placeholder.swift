@@ -1,6 +1,0 @@
-import Testing
-import LifecycleObservers
-
-@Test func observersModuleImports() {
-    #expect(ServiceState.idle.successors == [.starting])
-}
