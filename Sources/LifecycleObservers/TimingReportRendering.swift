@@ -3,12 +3,12 @@ extension TimingReport {
     /// critical path, the outcome when it failed), then the totals and the critical path.
     ///
     /// ```text
-    ///   service   start   stop
-    /// * Database  40.0ms  10.0ms
-    ///   Cache     20.0ms  5.0ms
-    /// * API       30.0ms  2.0ms
-    /// startup 70.0ms, shutdown 17.0ms
-    /// critical path: Database → API
+    ///    service   start   stop
+    /// *  Database  40.0ms  10.0ms
+    /// *  Cache     20.0ms  10.000s (failed)
+    /// *  API       30.0ms  8.0ms
+    /// startup 90.0ms, shutdown 10.018s
+    /// critical path: Database → Cache → API
     /// ```
     public func table() -> String {
         let onPath = Set(criticalPath)
@@ -24,7 +24,7 @@ extension TimingReport {
         var lines = all.map { row in
             row.enumerated().map { column, text in
                 column == 3 ? text : text + String(repeating: " ", count: widths[column] - text.count)
-            }.joined(separator: " ")
+            }.joined(separator: "  ")
         }
         lines = lines.map { String($0.reversed().drop { $0 == " " }.reversed()) }
         lines.append("startup \(startup.map(EventText.duration) ?? "-"), shutdown \(shutdown.map(EventText.duration) ?? "-")")
@@ -47,7 +47,8 @@ extension TimingReport {
             lines.append("    \(Self.label(entry.service, entry.startOutcome, .running)) : \(tags)\(Self.ms(began)), \(Self.ms(ended))")
         }
         lines.append("    section Shutdown")
-        for entry in entries {
+        // Shutdown runs in reverse: bars in the order the stops began.
+        for entry in entries.sorted(by: { ($0.stopBegan ?? .zero) < ($1.stopBegan ?? .zero) }) {
             guard let began = entry.stopBegan, let ended = entry.stopEnded else { continue }
             lines.append("    \(Self.label(entry.service, entry.stopOutcome, .stopped)) : \(Self.ms(began)), \(Self.ms(ended))")
         }
