@@ -130,7 +130,8 @@ public final class EventRecorder: LifecycleObserver, Sendable {
     /// `  3  0.040s  Database#1  starting → running`.
     public var transcript: String {
         events.enumerated().map { index, event in
-            var line = "\(String(index + 1).leftPadded(to: 3))  \(EventText.timestamp(event.time))  "
+            var line =
+                "\(String(index + 1).leftPadded(to: 3))  \(EventText.timestamp(event.time))  "
                 + "\(event.service.debugDescription)  \(EventText.what(event))"
             if let error = event.error { line += "  error: \(error)" }
             return line
@@ -143,7 +144,8 @@ public final class EventRecorder: LifecycleObserver, Sendable {
     public func expectOrder(reaching state: ServiceState, _ expected: [ServiceID]) -> RecorderMismatch? {
         let actual = order(reaching: state)
         guard actual != expected else { return nil }
-        return mismatch("expected the services to reach \(state) in the order \(Self.names(expected)), got \(Self.names(actual))")
+        return mismatch(
+            "expected the services to reach \(state) in the order \(Self.names(expected)), got \(Self.names(actual))")
     }
 
     /// `nil` when the services entered `state` in exactly this order, a mismatch otherwise.

@@ -75,7 +75,8 @@ public struct ServiceTreeDiagram: Sendable {
                     groups.append(Group(owner: dependent, stage: number + 1))
                 }
                 for service in stage {
-                    edges.append(Edge(dependent: dependent, dependency: node(for: service, group: group), stage: number + 1))
+                    edges.append(
+                        Edge(dependent: dependent, dependency: node(for: service, group: group), stage: number + 1))
                 }
             }
         }
@@ -102,7 +103,8 @@ public struct ServiceTreeDiagram: Sendable {
         for state in ServiceState.allCases {
             let members = nodes.indices.filter { nodes[$0].state == state }.map { "n\($0 + 1)" }
             guard !members.isEmpty else { continue }
-            lines.append("    classDef \(state) fill:\(StateColour.fill(of: state)),stroke:\(StateColour.stroke(of: state))")
+            lines.append(
+                "    classDef \(state) fill:\(StateColour.fill(of: state)),stroke:\(StateColour.stroke(of: state))")
             lines.append("    class \(members.joined(separator: ",")) \(state)")
         }
         return lines.joined(separator: "\n") + "\n"

@@ -27,13 +27,16 @@ extension TimingReport {
             }.joined(separator: "  ")
         }
         lines = lines.map { String($0.reversed().drop { $0 == " " }.reversed()) }
-        lines.append("startup \(startup.map(EventText.duration) ?? "-"), shutdown \(shutdown.map(EventText.duration) ?? "-")")
-        lines.append("critical path: " + (criticalPath.isEmpty ? "-" : criticalPath.map(\.name).joined(separator: " → ")))
+        lines.append(
+            "startup \(startup.map(EventText.duration) ?? "-"), shutdown \(shutdown.map(EventText.duration) ?? "-")")
+        lines.append(
+            "critical path: " + (criticalPath.isEmpty ? "-" : criticalPath.map(\.name).joined(separator: " → ")))
         return lines.joined(separator: "\n") + "\n"
     }
 
     /// The report as a Mermaid `gantt` chart: a section for startup and one for shutdown, a bar per
-    /// service, the critical path marked `crit`.
+    /// service, the critical path marked `crit`; startup bars in the order of ``entries``, shutdown
+    /// bars in the order the stops began.
     ///
     /// Times are whole milliseconds on the runner's clock (`dateFormat x`), so starts shorter than
     /// a millisecond draw as thin bars. Services whose start or stop did not end have no bar.
@@ -44,13 +47,15 @@ extension TimingReport {
         for entry in entries {
             guard let began = entry.startBegan, let ended = entry.startEnded else { continue }
             let tags = onPath.contains(entry.service) ? "crit, " : ""
-            lines.append("    \(Self.label(entry.service, entry.startOutcome, .running)) : \(tags)\(Self.ms(began)), \(Self.ms(ended))")
+            let name = Self.label(entry.service, entry.startOutcome, .running)
+            lines.append("    \(name) : \(tags)\(Self.ms(began)), \(Self.ms(ended))")
         }
         lines.append("    section Shutdown")
         // Shutdown runs in reverse: bars in the order the stops began.
         for entry in entries.sorted(by: { ($0.stopBegan ?? .zero) < ($1.stopBegan ?? .zero) }) {
             guard let began = entry.stopBegan, let ended = entry.stopEnded else { continue }
-            lines.append("    \(Self.label(entry.service, entry.stopOutcome, .stopped)) : \(Self.ms(began)), \(Self.ms(ended))")
+            let name = Self.label(entry.service, entry.stopOutcome, .stopped)
+            lines.append("    \(name) : \(Self.ms(began)), \(Self.ms(ended))")
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -47,14 +47,18 @@ import Testing
         #expect(coloured[1] == "   0.040s  Database  starting → \u{1B}[32mrunning\u{1B}[0m  (starting 40.0ms)")
         #expect(coloured[6].hasSuffix("\u{1B}[31merror: connection reset\u{1B}[0m"))
         // Stripping the escapes gives the plain text back.
-        let stripped = coloured.map { $0.replacingOccurrences(of: "\u{1B}\\[[0-9]+m", with: "", options: .regularExpression) }
+        let stripped = coloured.map {
+            $0.replacingOccurrences(of: "\u{1B}\\[[0-9]+m", with: "", options: .regularExpression)
+        }
         #expect(stripped == plain)
     }
 
     @Test func consoleLoggerWritesToATextOutputStream() async {
         let output = SharedOutput()
         await ConsoleLogger(to: output).observe(stream(of: Array(Fixture.failingRun.prefix(2))))
-        #expect(output.text == "   0.000s  Database  idle → starting\n   0.040s  Database  starting → running  (starting 40.0ms)\n")
+        #expect(
+            output.text
+                == "   0.000s  Database  idle → starting\n   0.040s  Database  starting → running  (starting 40.0ms)\n")
     }
 
     @Test func consoleLoggerLogsARealRun() async throws {

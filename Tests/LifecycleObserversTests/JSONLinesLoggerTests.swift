@@ -32,15 +32,20 @@ import Testing
             #expect(record.stopCause == event.stopCause)
             #expect(record.cause == event.stopCause?.description)
             #expect(record.eventKind == event.kind)
-            #expect(abs(record.time - Double(event.time.components.seconds) - Double(event.time.components.attoseconds) / 1e18) < 1e-9)
+            #expect(
+                abs(
+                    record.time - Double(event.time.components.seconds) - Double(event.time.components.attoseconds)
+                        / 1e18) < 1e-9)
             #expect(record == JSONLifecycleRecord(event))
         }
     }
 
     @Test func failuresCarryTheirErrorText() throws {
         let failed = try #require(Fixture.failingRun.first { $0.to == .failed })
-        let record = try JSONDecoder().decode(JSONLifecycleRecord.self, from: Data(JSONLinesLogger.line(for: failed).utf8))
-        #expect(record.error == "Cache did not stop within its gracefulShutdownTimeout of 10.0 seconds and was abandoned")
+        let record = try JSONDecoder().decode(
+            JSONLifecycleRecord.self, from: Data(JSONLinesLogger.line(for: failed).utf8))
+        #expect(
+            record.error == "Cache did not stop within its gracefulShutdownTimeout of 10.0 seconds and was abandoned")
         #expect(record.kind == "transition")
         #expect(record.cause == nil)
     }
@@ -60,6 +65,7 @@ import Testing
                 "db running→stopping", "db stopping→stopped",
             ])
         #expect(records.first { $0.to == "failed" }?.error == "refused")
-        #expect(records.allSatisfy { $0.id == ($0.service == "db" ? database.serviceID.number : broken.serviceID.number) })
+        #expect(
+            records.allSatisfy { $0.id == ($0.service == "db" ? database.serviceID.number : broken.serviceID.number) })
     }
 }

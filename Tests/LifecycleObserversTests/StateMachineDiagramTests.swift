@@ -47,7 +47,9 @@ import Testing
                 """)
     }
 
-    @Test(arguments: [("ServiceState.mmd", StateMachineDiagram.mermaid()), ("ServiceState.dot", StateMachineDiagram.dot())])
+    @Test(arguments: [
+        ("ServiceState.mmd", StateMachineDiagram.mermaid()), ("ServiceState.dot", StateMachineDiagram.dot()),
+    ])
     func committedStateDiagramMatchesTheTable(file name: String, generated: String) throws {
         let file = repositoryRoot.appending(path: "StateDiagrams/\(name)")
         if ProcessInfo.processInfo.environment["LIFECYCLE_RECORD_DIAGRAMS"] == "1" {

@@ -19,7 +19,8 @@ enum Fixture {
         _ service: ServiceID, _ from: ServiceState, _ to: ServiceState, at milliseconds: Int,
         error: (any Error)? = nil, kind: LifecycleEvent.Kind = .transition
     ) -> LifecycleEvent {
-        LifecycleEvent(service: service, from: from, to: to, error: error, time: .milliseconds(milliseconds), kind: kind)
+        LifecycleEvent(
+            service: service, from: from, to: to, error: error, time: .milliseconds(milliseconds), kind: kind)
     }
 
     /// API needs Database then Cache. A background task of API fails, the tree stops, and Cache's
