@@ -12,14 +12,14 @@
 /// standard library, so ThreadSanitizer cannot see it and reports every access it guards as a race.
 /// A pthread mutex is intercepted by the sanitizer, so `swift test --sanitize=thread` stays quiet
 /// for correct code and loud for real races.
-final class Locked<Value: Sendable>: @unchecked Sendable {
+package final class Locked<Value: Sendable>: @unchecked Sendable {
     // @unchecked Sendable: `value` is read and written only between `pthread_mutex_lock(mutex)` and
     // `pthread_mutex_unlock(mutex)` in `withLock`; the mutex itself is heap-allocated so its address
     // never moves.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var value: Value
 
-    init(_ value: Value) {
+    package init(_ value: Value) {
         self.value = value
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
@@ -33,7 +33,7 @@ final class Locked<Value: Sendable>: @unchecked Sendable {
     }
 
     /// Runs `body` with exclusive access to the value. `body` must not call back into this lock.
-    func withLock<Result, Failure: Error>(
+    package func withLock<Result, Failure: Error>(
         _ body: (inout Value) throws(Failure) -> Result
     ) throws(Failure) -> Result {
         pthread_mutex_lock(mutex)

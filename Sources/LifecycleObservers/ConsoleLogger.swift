@@ -1,0 +1,127 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Writes one human-readable line per event: when, which service, what happened, and how long the
+/// service spent in the state it left.
+///
+/// ```text
+///    0.000s  Database  idle → starting
+///    0.040s  Database  starting → running  (starting 40.0ms)
+///    0.500s  Worker  background task failed (while running)  error: connection reset
+///    0.501s  API  stop requested (failure)
+///   10.610s  Database  stopping → failed  (stopping 10.000s)  error: Database did not stop within …
+/// ```
+///
+/// Lines go to standard error by default, to a closure (`ConsoleLogger { line in … }`, given each
+/// line without its newline) or to a `TextOutputStream` (given each line with its newline).
+/// Colour (ANSI escapes) is used only when asked for, or, for the standard-error logger, when
+/// standard error is a terminal. The time is the event's, on the runner's clock (since the runner
+/// was made); the time in the state left is measured from the same service's previous transition,
+/// so the first line of a service has none.
+public struct ConsoleLogger: LifecycleObserver {
+    private let write: @Sendable (String) -> Void
+    private let colored: Bool
+
+    /// A logger writing to standard error.
+    ///
+    /// - Parameter colored: `true` or `false` to choose; `nil` (the default) colours only when
+    ///   standard error is a terminal.
+    public init(colored: Bool? = nil) {
+        self.colored = colored ?? (isatty(2) != 0)
+        self.write = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    }
+
+    /// A logger handing each line, without its trailing newline, to `write`.
+    ///
+    /// `write` is called from the observer's task, one line at a time, in event order.
+    public init(colored: Bool = false, _ write: @escaping @Sendable (String) -> Void) {
+        self.colored = colored
+        self.write = write
+    }
+
+    /// A logger writing each line, with its trailing newline, to `stream`.
+    ///
+    /// The logger keeps the stream behind a lock and writes to its own copy: give it a stream that
+    /// is a reference (a class writing to a file or a buffer). To collect lines in a `String`, use
+    /// the closure form instead.
+    public init<Stream: TextOutputStream & Sendable>(to stream: Stream, colored: Bool = false) {
+        let box = StreamBox(stream)
+        self.colored = colored
+        self.write = { line in box.stream.withLock { $0.write(line + "\n") } }
+    }
+
+    /// Writes a line for each event until the stream finishes.
+    public func observe(_ events: AsyncStream<LifecycleEvent>) async {
+        var formatter = Formatter(colored: colored)
+        for await event in events {
+            write(formatter.line(for: event))
+        }
+    }
+
+    /// The lines this logger would write for `events`, in order; for replaying a recorded run.
+    public static func lines(for events: [LifecycleEvent], colored: Bool = false) -> [String] {
+        var formatter = Formatter(colored: colored)
+        return events.map { formatter.line(for: $0) }
+    }
+
+    /// A stream kept behind a lock, so the logger stays `Sendable` whatever the stream is.
+    private final class StreamBox<Stream: TextOutputStream & Sendable>: Sendable {
+        let stream: Locked<Stream>
+        init(_ stream: Stream) { self.stream = Locked(stream) }
+    }
+
+    /// Turns events into lines; remembers when each service last moved.
+    struct Formatter {
+        let colored: Bool
+        private var lastTransition: [ServiceID: Duration] = [:]
+
+        init(colored: Bool) { self.colored = colored }
+
+        /// The line for one event; a transition also starts the clock of the state it entered.
+        mutating func line(for event: LifecycleEvent) -> String {
+            var parts = [String(format: "%8.3fs", EventText.seconds(event.time)), event.service.name]
+            switch event.kind {
+            case .transition:
+                parts.append("\(event.from) → \(paint(event.to.rawValue, Self.colour(of: event.to)))")
+                if let since = lastTransition[event.service] {
+                    parts.append("(\(event.from) \(EventText.duration(event.time - since)))")
+                }
+                lastTransition[event.service] = event.time
+            case .taskFailed:
+                parts.append(paint(EventText.what(event), Self.red))
+            case .stopRequested:
+                parts.append(paint(EventText.what(event), Self.magenta))
+            }
+            if let error = event.error {
+                parts.append(paint("error: \(error)", Self.red))
+            }
+            return parts.joined(separator: "  ")
+        }
+
+        private func paint(_ text: String, _ colour: String?) -> String {
+            guard colored, let colour else { return text }
+            return colour + text + "\u{1B}[0m"
+        }
+
+        private static let red = "\u{1B}[31m"
+        private static let magenta = "\u{1B}[35m"
+
+        /// The colour of the state entered: green when up, red when failed, yellow in between.
+        private static func colour(of state: ServiceState) -> String? {
+            switch state {
+            case .idle: nil
+            case .starting, .stopping: "\u{1B}[33m"
+            case .running: "\u{1B}[32m"
+            case .stopped: "\u{1B}[34m"
+            case .failed: red
+            }
+        }
+    }
+}

@@ -1,6 +1,0 @@
-import LifecycleObservers
-import Testing
-
-@Test func observersModuleImports() {
-    #expect(ServiceState.idle.successors == [.starting])
-}
