@@ -1,4 +1,5 @@
 import Lifecycle
+import LifecycleObservers
 
 #if canImport(Glibc)
     import Glibc
@@ -24,6 +25,12 @@ func runDemo(arguments: [String]) async -> Int32 {
         return 0
     }
     let tree = makeDemoTree(options: options)
+    if let format = options.diagram {
+        // The diagram StateDiagrams/DemoTree.* is made of; every service idle, so it never changes by itself.
+        let diagram = ServiceTreeDiagram(tree.root)
+        printLine(format == "dot" ? diagram.dot() : diagram.mermaid())
+        return 0
+    }
     // The default signals: SIGINT and SIGTERM stop the tree, a second one escalates.
     let runner = ServiceRunner(tree.root)
     let events = runner.events()

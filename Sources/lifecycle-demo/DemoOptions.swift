@@ -19,6 +19,8 @@ struct DemoOptions: Equatable {
     var seed: UInt64?
     /// Print the help and exit.
     var help = false
+    /// Print the tree as a diagram in this format (`mermaid` or `dot`) and exit.
+    var diagram: String?
 
     static let usage = """
         usage: lifecycle-demo [options]
@@ -35,6 +37,7 @@ struct DemoOptions: Equatable {
           --slow-stop-timeout S   that service's gracefulShutdownTimeout (default 2)
           --json                  events as JSON lines on stdout
           --seed N                seed of the simulated timings (default: random)
+          --diagram FORMAT        print the tree as a diagram (mermaid or dot) and exit
           --help                  this text
 
         services: config, database, cache, queue, http, worker
@@ -80,6 +83,12 @@ struct DemoOptions: Equatable {
                 let text = try value()
                 guard let seed = UInt64(text) else { throw UsageError("--seed needs a whole number, not '\(text)'") }
                 options.seed = seed
+            case "--diagram":
+                let format = try value()
+                guard ["mermaid", "dot"].contains(format) else {
+                    throw UsageError("--diagram needs mermaid or dot, not '\(format)'")
+                }
+                options.diagram = format
             case "--help", "-h": options.help = true
             default: throw UsageError("unknown option '\(flag)'")
             }

@@ -78,7 +78,7 @@ final class DemoProcess: Sendable {
 ///
 /// `swift test` builds it, since this test target depends on the executable target.
 /// `LIFECYCLE_DEMO` overrides the search.
-private func demoExecutable() throws -> URL {
+func demoExecutable() throws -> URL {
     let fileManager = FileManager.default
     if let path = ProcessInfo.processInfo.environment["LIFECYCLE_DEMO"] {
         return URL(fileURLWithPath: path)
