@@ -81,7 +81,7 @@ struct RandomBlockingTrees {
 ///
 /// The same environment variables as the async suite: `LIFECYCLE_FAULT_TREES`, `LIFECYCLE_FAULT_SEED`.
 @Suite(.timeLimit(.minutes(10))) struct BlockingFaultInjectionTests {
-    static func run(seed: UInt64) async throws -> [String] {
+    static func run(seed: UInt64) async throws -> (violations: [String], statistics: FaultStatistics) {
         let recorder = FaultRecorder()
         let trees = RandomBlockingTrees(seed: seed, recorder: recorder)
         let runners = trees.roots.map { BlockingRunner($0) }
@@ -109,19 +109,26 @@ struct RandomBlockingTrees {
         let elapsed = began.duration(to: .now)
         var events: [[LifecycleEvent]] = []
         for stream in streams { events.append(await stream.value) }
-        return InvariantCheck(
+        let violations = InvariantCheck(
             trees: trees.facts, calls: recorder.all, events: events, outcomes: outcomes, elapsed: elapsed
         ).violations
+        var statistics = FaultStatistics()
+        statistics.add(faults: trees.facts.faults, calls: recorder.all, roots: trees.roots.count, cancelled: nil)
+        statistics.violations = violations.isEmpty ? 0 : 1
+        return (violations, statistics)
     }
 
     @Test func everyInvariantHoldsOnRandomBlockingTreesWithRandomFaults() async throws {
         let first = FaultSettings.firstSeed
         let count = FaultSettings.treeCount
         var failures: [(UInt64, [String])] = []
+        var total = FaultStatistics()
         for seed in first..<(first + UInt64(count)) where failures.count < 5 {
-            let violations = try await Self.run(seed: seed)
+            let (violations, statistics) = try await Self.run(seed: seed)
+            total = total + statistics
             if !violations.isEmpty { failures.append((seed, violations)) }
         }
+        print("blocking fault injection, \(count) seeds from \(first):\n\(total)")
         for (seed, violations) in failures {
             Issue.record(
                 """

@@ -13,6 +13,11 @@ import Testing
 @Suite(.timeLimit(.minutes(10))) struct FaultInjectionTests {
     /// Runs the trees of one seed and returns what went wrong, empty when every invariant held.
     static func run(seed: UInt64) async -> [String] {
+        await runCounting(seed: seed).violations
+    }
+
+    /// Runs the trees of one seed; returns the violations and what was injected.
+    static func runCounting(seed: UInt64) async -> (violations: [String], statistics: FaultStatistics) {
         let recorder = FaultRecorder()
         let trees = RandomTrees(seed: seed, recorder: recorder)
         let runners = trees.roots.map { ServiceRunner($0, signals: [], clock: ContinuousClock()) }
@@ -42,7 +47,12 @@ import Testing
             for service in trees.services { print(service.name, service.dependencies.stages.map { $0.map(\.name) }) }
             print(recorder.all.map { "s\($0.service) \($0.kind)" })
         }
-        return check.violations
+        var statistics = FaultStatistics()
+        statistics.add(
+            faults: trees.facts.faults, calls: recorder.all, roots: trees.roots.count,
+            cancelled: trees.cancelsInsteadOfRequesting)
+        statistics.violations = check.violations.isEmpty ? 0 : 1
+        return (check.violations, statistics)
     }
 
     @Test func everyInvariantHoldsOnRandomTreesWithRandomFaults() async {
@@ -50,15 +60,25 @@ import Testing
         let count = FaultSettings.treeCount
         let parallel = 8
         var failures: [(UInt64, [String])] = []
+        var total = FaultStatistics()
         var next = first
         while next < first + UInt64(count), failures.count < 5 {
             let batch = next..<min(next + UInt64(parallel), first + UInt64(count))
             next = batch.upperBound
-            await withTaskGroup(of: (UInt64, [String]).self) { group in
-                for seed in batch { group.addTask { (seed, await Self.run(seed: seed)) } }
-                for await (seed, violations) in group where !violations.isEmpty { failures.append((seed, violations)) }
+            await withTaskGroup(of: (UInt64, [String], FaultStatistics).self) { group in
+                for seed in batch {
+                    group.addTask {
+                        let (violations, statistics) = await Self.runCounting(seed: seed)
+                        return (seed, violations, statistics)
+                    }
+                }
+                for await (seed, violations, statistics) in group {
+                    total = total + statistics
+                    if !violations.isEmpty { failures.append((seed, violations)) }
+                }
             }
         }
+        print("async fault injection, seeds \(first)..<\(next):\n\(total)")
         for (seed, violations) in failures {
             Issue.record(
                 """
