@@ -1,0 +1,57 @@
+import Lifecycle
+import Testing
+
+// The README's quick start, compiled and run, so it cannot rot. Only the stubs are new.
+
+final class Database: Service {
+    func start() async throws { /* open the pool */  }
+    func stop() async throws { /* drain and close */  }
+}
+
+final class Cache: Service {}
+final class Queue: Service {}
+
+final class HTTPServer: Service {
+    func handle(_ request: String) async throws -> String { "handled \(request)" }
+}
+
+final class API: Service {
+    let database = Database()
+    let cache = Cache()
+    let queue = Queue()
+    let server = HTTPServer()
+
+    // stages start one after another; the services of a Parallel stage start together
+    var dependencies: Dependencies { [database, Parallel(cache, queue), server] }
+    var gracefulShutdownTimeout: Duration { .seconds(30) }
+
+    func start() async throws {
+        try addTask { try await self.refreshLoop() }  // a background task bound to this service
+    }
+
+    func refreshLoop() async throws {
+        while true { try await Task.sleep(for: .seconds(60)) }
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct ReadmeExampleTests {
+    @Test func theQuickStartRuns() async throws {
+        let request = "GET /"
+        let response = try await withRunning(API()) { api in  // scoped, like `async with`
+            try await api.server.handle(request)
+        }
+        #expect(response == "handled GET /")
+
+        let runner = ServiceRunner(API(), signals: [])  // the explicit form, for observing
+        let events = runner.events()  // subscribe before starting
+        let run = Task { try await runner.run() }
+        var seen: [String] = []
+        for await event in events where event.isTransition {
+            seen.append("\(event.service.name) \(event.to)")
+            if seen.last == "API running" { runner.requestStop() }
+        }
+        try await run.value
+        #expect(seen.prefix(2) == ["Database starting", "Database running"])
+        #expect(seen.last == "Database stopped")
+    }
+}
