@@ -4,8 +4,8 @@ import Testing
 // The README's quick start, compiled and run, so it cannot rot. Only the stubs are new.
 
 final class Database: Service {
-    func start() async throws { /* open the pool */  }
-    func stop() async throws { /* drain and close */  }
+    func start() async throws {}  // open the pool
+    func stop() async throws {}  // drain and close
 }
 
 final class Cache: Service {}
