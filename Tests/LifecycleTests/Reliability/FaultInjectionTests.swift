@@ -33,6 +33,10 @@ import Testing
             for run in runs { run.cancel() }
         } else {
             for runner in runners { runner.requestStop() }
+            if let delay = trees.cancelsWhileStoppingAfter {
+                try? await Task.sleep(for: delay)
+                for run in runs { run.cancel() }
+            }
         }
         var outcomes: [Result<Void, any Error>] = []
         for run in runs { outcomes.append(await run.result) }
@@ -51,6 +55,7 @@ import Testing
         statistics.add(
             faults: trees.facts.faults, calls: recorder.all, roots: trees.roots.count,
             cancelled: trees.cancelsInsteadOfRequesting)
+        if trees.cancelsWhileStoppingAfter != nil { statistics.cancellationsWhileStopping = 1 }
         statistics.violations = check.violations.isEmpty ? 0 : 1
         return (check.violations, statistics)
     }

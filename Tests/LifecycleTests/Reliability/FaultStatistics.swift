@@ -10,6 +10,7 @@ struct FaultStatistics: CustomStringConvertible {
     var taskThrew = 0
     var stopRequests = 0
     var cancellations = 0
+    var cancellationsWhileStopping = 0
     var violations = 0
 
     /// Counts what one run's services recorded.
@@ -47,6 +48,7 @@ struct FaultStatistics: CustomStringConvertible {
         sum.taskThrew += rhs.taskThrew
         sum.stopRequests += rhs.stopRequests
         sum.cancellations += rhs.cancellations
+        sum.cancellationsWhileStopping += rhs.cancellationsWhileStopping
         sum.violations += rhs.violations
         return sum
     }
@@ -63,6 +65,7 @@ struct FaultStatistics: CustomStringConvertible {
         | background task threw | \(taskThrew) |
         | requestStop() at a random moment | \(stopRequests) |
         | run task cancelled at a random moment | \(cancellations) |
+        | run task also cancelled while stopping | \(cancellationsWhileStopping) |
         | invariant violations | \(violations) |
         """
     }

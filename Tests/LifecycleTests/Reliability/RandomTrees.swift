@@ -10,6 +10,8 @@ struct RandomTrees {
     /// When the driver asks the trees to stop, and whether it cancels the run tasks instead.
     let stopAfter: Duration
     let cancelsInsteadOfRequesting: Bool
+    /// When requesting: whether the run task is also cancelled this long later, while it stops.
+    let cancelsWhileStoppingAfter: Duration?
     /// The time limit of every hanging start or stop.
     static let limit = Duration.milliseconds(20)
 
@@ -70,12 +72,16 @@ struct RandomTrees {
         self.edges = edges
         stopAfter = .microseconds(Int.random(in: 0...4_000, using: &random))
         cancelsInsteadOfRequesting = random.chance(15)
+        cancelsWhileStoppingAfter =
+            !cancelsInsteadOfRequesting && random.chance(10)
+            ? .microseconds(Int.random(in: 0...2_000, using: &random)) : nil
     }
 
     /// What the invariant check reads.
     var facts: TreeFacts {
         TreeFacts(
-            faults: services.map(\.faults), edges: edges, timeBound: timeBound, cancels: cancelsInsteadOfRequesting)
+            faults: services.map(\.faults), edges: edges, timeBound: timeBound,
+            cancels: cancelsInsteadOfRequesting || cancelsWhileStoppingAfter != nil)
     }
 
     /// The longest time the run may take: every time limit that can fire, plus generous slack for a busy machine.
