@@ -9,7 +9,7 @@ actor Coordinator {
     static let shared = Coordinator()
 
     /// A service this coordinator is starting, runs, or is stopping.
-    private struct Held {
+    struct Held {
         var machine: StateMachine
         /// The plan and node the service was started from: its stop releases that node's stages.
         var plan: TreePlan
@@ -17,10 +17,20 @@ actor Coordinator {
         var node: TreePlan.Node { plan.nodes[index] }
     }
 
-    private var held: [ServiceID: Held] = [:]
+    var held: [ServiceID: Held] = [:]
     private var startWaiters: [ServiceID: [CheckedContinuation<Void, any Error>]] = [:]
-    private var stopWaiters: [ServiceID: [CheckedContinuation<Void, Never>]] = [:]
+    var stopWaiters: [ServiceID: [CheckedContinuation<Void, Never>]] = [:]
     private var runners: [ObjectIdentifier: (runner: ServiceRunner, plan: TreePlan)] = [:]
+    /// The releases in progress and their strands (see `ReleaseWalk.swift`).
+    var walks: [Int: Walk] = [:]
+    var strands: [Int: Strand] = [:]
+    private var lastNumber = 0
+
+    /// A number not handed out before, for walks, strands, drivers and claims.
+    func nextNumber() -> Int {
+        lastNumber += 1
+        return lastNumber
+    }
 
     // MARK: Trees
 
@@ -39,7 +49,7 @@ actor Coordinator {
     /// Stops the runner's tree and returns every error its stops threw, in the order they happened.
     func stop(_ runner: ServiceRunner) async -> [any Error] {
         guard let plan = runners[ObjectIdentifier(runner)]?.plan else { return [] }
-        let errors = await release(0, of: plan, for: runner)
+        let errors = await walkRelease([.release(0, plan)], for: runner)
         runners[ObjectIdentifier(runner)] = nil
         return errors
     }
@@ -98,7 +108,7 @@ actor Coordinator {
                 } else {
                     held[id]!.machine.dependenciesFailed()
                 }
-                _ = await releaseStages(node.stages[...], of: plan, for: runner)
+                _ = await walkRelease(node.stages.map { .stage($0, plan) }, for: runner)
                 endStart(of: id, with: error)
                 throw error
             }
@@ -115,7 +125,7 @@ actor Coordinator {
                 try Task.checkCancellation()
                 try await acquireStage(stage, of: plan, for: runner)
             } catch {
-                _ = await releaseStages(stages[..<position], of: plan, for: runner)
+                _ = await walkRelease(stages[..<position].map { .stage($0, plan) }, for: runner)
                 throw error
             }
         }
@@ -153,7 +163,7 @@ actor Coordinator {
             }
         }
         if let firstError {
-            _ = await releaseStage(started, of: plan, for: runner)
+            if !started.isEmpty { _ = await walkRelease([.stage(started, plan)], for: runner) }
             throw firstError
         }
     }
@@ -180,100 +190,10 @@ actor Coordinator {
         }
     }
 
-    // MARK: Stopping
-
-    /// One holder lets the node go; the last one stops it, then its dependencies in reverse stage order.
-    ///
-    /// Never throws and never skips: every error is collected and the remaining stops still run.
-    private func release(_ index: Int, of plan: TreePlan, for runner: ServiceRunner) async -> [any Error] {
-        let id = plan.nodes[index].id
-        guard held[id] != nil else {
-            return [
-                LifecycleError.illegalTransition(
-                    id, from: ServiceTable.shared.state(of: plan.nodes[index].service), to: .stopping)
-            ]
-        }
-        let transition: Transition
-        do {
-            switch try held[id]!.machine.releaseRequested() {
-            case .keepRunning: return []
-            case .callStop(let stopping): transition = stopping
-            }
-        } catch {
-            return [error]
-        }
-        // The node as it was started, possibly by another tree: its stages are what it holds.
-        let owner = held[id]!
-        let node = owner.node
-        emit(transition, of: node, for: runner)
-        let stopError = await callStop(node, clock: runner.clock)
-        var errors: [any Error] = stopError.map { [$0] } ?? []
-        do {
-            emit(try held[id]!.machine.stopFinished(failed: stopError != nil), of: node, for: runner, error: stopError)
-        } catch {
-            errors.append(error)
-        }
-        errors += await releaseStages(node.stages[...], of: owner.plan, for: runner)
-        held[id] = nil
-        for waiter in stopWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
-        return errors
-    }
-
-    /// Stops stages in reverse order.
-    private func releaseStages(_ stages: ArraySlice<[Int]>, of plan: TreePlan, for runner: ServiceRunner) async
-        -> [any Error]
-    {
-        var errors: [any Error] = []
-        for stage in stages.reversed() {
-            errors += await releaseStage(stage, of: plan, for: runner)
-        }
-        return errors
-    }
-
-    /// Stops one stage: a lone service directly, a parallel group concurrently.
-    private func releaseStage(_ stage: [Int], of plan: TreePlan, for runner: ServiceRunner) async -> [any Error] {
-        if stage.count == 1 {
-            return await release(stage[0], of: plan, for: runner)
-        }
-        return await withTaskGroup(of: [any Error].self) { group in
-            for member in stage {
-                group.addTask { await self.release(member, of: plan, for: runner) }
-            }
-            var errors: [any Error] = []
-            for await memberErrors in group { errors += memberErrors }
-            return errors
-        }
-    }
-
-    /// Calls `stop()`, then cancels and awaits the background tasks, all within the graceful timeout.
-    ///
-    /// Returns the stop's error, or ``LifecycleError/stopTimedOut(_:after:)`` when it was abandoned.
-    private func callStop(_ node: TreePlan.Node, clock: LifecycleClock) async -> (any Error)? {
-        let service = node.service
-        let outcome = await runWithDeadline(node.gracefulShutdownTimeout, clock: clock) {
-            var stopError: (any Error)?
-            do { try await service.stop() } catch { stopError = error }
-            // Background tasks end after the service's own stop() returned (DESIGN §3).
-            let tasks = ServiceTable.shared.takeTasks(of: service)
-            for task in tasks { task.cancel() }
-            for task in tasks { await task.value }
-            if let stopError { throw stopError }
-        }
-        switch outcome {
-        case .returned:
-            return nil
-        case .threw(let error):
-            return error
-        case .timedOut:
-            for task in ServiceTable.shared.takeTasks(of: service) { task.cancel() }
-            return LifecycleError.stopTimedOut(node.id, after: node.gracefulShutdownTimeout)
-        }
-    }
-
     // MARK: Events
 
     /// Publishes a transition: the synchronous state first, then the event.
-    private func emit(
+    func emit(
         _ transition: Transition, of node: TreePlan.Node, for runner: ServiceRunner, error: (any Error)? = nil
     ) {
         ServiceTable.shared.setState(transition.to, of: node.service)

@@ -1,0 +1,251 @@
+/// The stopping half of the coordinator: an iterative walk that stops services inline, with one
+/// watchdog per walk instead of two tasks per stop.
+///
+/// A walk is a set of *strands*, each a stack of steps. A strand is driven by one task at a time
+/// (its *driver*), which awaits each `stop()` directly: no task per stop. A `Parallel` stage forks
+/// one strand per member (the first driven by the current task, the others by a task each) and its
+/// parent strand goes on when the last member strand ends. Nothing recurses, so a chain 100,000
+/// deep stops on a flat stack.
+///
+/// The guarantee of DESIGN §4 (a hung `stop()` is abandoned after its `gracefulShutdownTimeout` and
+/// the shutdown goes on) is kept by a watchdog: one task per walk sleeping on the user's clock until
+/// the earliest deadline of the stops in flight. When a deadline passes, the stop's driver is
+/// cancelled and left behind, the service ends `failed` with ``LifecycleError/stopTimedOut(_:after:)``,
+/// and a new driver takes the rest of the strand. A driver whose stop returns after it was abandoned
+/// sees its claim gone and ends without touching anything.
+extension Coordinator {
+    /// One thing a strand has left to do.
+    enum ReleaseStep {
+        /// One holder lets the node go; the last one stops it.
+        case release(Int, TreePlan)
+        /// Let a stage go: a lone service in this strand, a parallel group in a strand per member.
+        case stage([Int], TreePlan)
+        /// The node and its dependencies are down: forget it and wake the trees waiting for its stop.
+        case forget(ServiceID)
+    }
+
+    /// A sequence of steps driven by one task at a time.
+    struct Strand {
+        let walk: Int
+        var steps: [ReleaseStep]
+        /// The strand that waits for this one (with its siblings) to end.
+        let parent: Int?
+        /// How many member strands of a parallel stage this strand still waits for.
+        var pendingChildren = 0
+    }
+
+    /// A stop in flight, claimed by the driver that awaits it.
+    struct StopInFlight {
+        let node: TreePlan.Node
+        let plan: TreePlan
+        /// On the walk's clock (time since the runner was made).
+        let deadline: Duration
+        let claim: Int
+        let driver: Int
+    }
+
+    /// One release of a tree (its stop, or the rollback of a failed start).
+    struct Walk {
+        let runner: ServiceRunner
+        var errors: [any Error] = []
+        var completion: CheckedContinuation<[any Error], Never>?
+        var isCancelled = false
+        var drivers: [Int: Task<Void, Never>] = [:]
+        var inFlight: [Int: StopInFlight] = [:]
+        var watchdog: Task<Void, Never>?
+        var watchdogWake: Duration = .zero
+        var watchdogClaim = 0
+    }
+
+    // MARK: Walking
+
+    /// Performs `steps` (the last first) and returns every error the stops threw, in the order they happened.
+    ///
+    /// Never throws and never skips a stop. Cancelling the caller cancels the stops in flight and
+    /// makes the remaining ones run already cancelled (the escalation of DESIGN §2).
+    func walkRelease(_ steps: [ReleaseStep], for runner: ServiceRunner) async -> [any Error] {
+        guard !steps.isEmpty else { return [] }
+        let walk = nextNumber()
+        walks[walk] = Walk(runner: runner, isCancelled: Task.isCancelled)
+        let strand = nextNumber()
+        strands[strand] = Strand(walk: walk, steps: steps, parent: nil)
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                walks[walk]!.completion = continuation
+                spawnDriver(for: strand, in: walk)
+            }
+        } onCancel: {
+            Task { await self.cancelWalk(walk) }
+        }
+    }
+
+    /// Starts a task that drives `strand`; it starts cancelled when the walk is.
+    private func spawnDriver(for strand: Int, in walk: Int) {
+        let driver = nextNumber()
+        let task = Task { await self.drive(strand, as: driver) }
+        walks[walk]!.drivers[driver] = task
+        if walks[walk]!.isCancelled { task.cancel() }
+    }
+
+    /// Runs strands until the current one waits for others or the walk is over.
+    private func drive(_ first: Int, as driver: Int) async {
+        var current = first
+        let walk = strands[first]!.walk
+        while let step = strands[current]!.steps.popLast() {
+            switch step {
+            case .release(let index, let plan):
+                guard await stop(index, of: plan, in: current, as: driver) else { return }  // abandoned
+            case .stage(let members, let plan):
+                guard members.count > 1 else {
+                    strands[current]!.steps.append(.release(members[0], plan))
+                    continue
+                }
+                strands[current]!.pendingChildren = members.count
+                let children = members.map { member in
+                    let child = nextNumber()
+                    strands[child] = Strand(walk: walk, steps: [.release(member, plan)], parent: current)
+                    return child
+                }
+                for child in children.dropFirst() { spawnDriver(for: child, in: walk) }
+                current = children[0]
+            case .forget(let id):
+                held[id] = nil
+                for waiter in stopWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
+            }
+            // A strand with nothing left ends; the last member of a stage resumes its parent.
+            while strands[current]!.steps.isEmpty {
+                let ended = strands.removeValue(forKey: current)!
+                guard let parent = ended.parent else {
+                    finishWalk(walk)
+                    return
+                }
+                strands[parent]!.pendingChildren -= 1
+                guard strands[parent]!.pendingChildren == 0 else {
+                    walks[walk]?.drivers[driver] = nil
+                    return
+                }
+                current = parent
+            }
+        }
+    }
+
+    /// The release of one node, stopping it inline when this is its last holder.
+    ///
+    /// - Returns: `false` when the stop was abandoned meanwhile: another driver has the strand now.
+    private func stop(_ index: Int, of plan: TreePlan, in strand: Int, as driver: Int) async -> Bool {
+        let walk = strands[strand]!.walk
+        let runner = walks[walk]!.runner
+        let id = plan.nodes[index].id
+        guard held[id] != nil else {
+            let state = ServiceTable.shared.state(of: plan.nodes[index].service)
+            walks[walk]!.errors.append(LifecycleError.illegalTransition(id, from: state, to: .stopping))
+            return true
+        }
+        let transition: Transition
+        do {
+            switch try held[id]!.machine.releaseRequested() {
+            case .keepRunning: return true
+            case .callStop(let stopping): transition = stopping
+            }
+        } catch {
+            walks[walk]!.errors.append(error)
+            return true
+        }
+        // The node as it was started, possibly by another tree: its stages are what it holds.
+        let owner = held[id]!
+        let node = owner.node
+        emit(transition, of: node, for: runner)
+        let claim = nextNumber()
+        let deadline = runner.clock.elapsed() + node.gracefulShutdownTimeout
+        walks[walk]!.inFlight[strand] = StopInFlight(
+            node: node, plan: owner.plan, deadline: deadline, claim: claim, driver: driver)
+        armWatchdog(of: walk, until: deadline)
+        let stopError = await Self.performStop(of: node.service)
+        guard walks[walk]?.inFlight[strand]?.claim == claim else { return false }
+        walks[walk]!.inFlight[strand] = nil
+        stopEnded(node, of: owner.plan, in: strand, error: stopError)
+        return true
+    }
+
+    /// Calls `stop()`, then cancels and awaits the background tasks (DESIGN §3); returns the stop's error.
+    private nonisolated static func performStop(of service: any Service) async -> (any Error)? {
+        var stopError: (any Error)?
+        do { try await service.stop() } catch { stopError = error }
+        let tasks = ServiceTable.shared.takeTasks(of: service)
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+        return stopError
+    }
+
+    /// Emits the end of a stop and queues the release of the node's stages, the last stage first.
+    private func stopEnded(_ node: TreePlan.Node, of plan: TreePlan, in strand: Int, error: (any Error)?) {
+        let walk = strands[strand]!.walk
+        if let error { walks[walk]!.errors.append(error) }
+        do {
+            let ended = try held[node.id]!.machine.stopFinished(failed: error != nil)
+            emit(ended, of: node, for: walks[walk]!.runner, error: error)
+        } catch {
+            walks[walk]!.errors.append(error)
+        }
+        strands[strand]!.steps.append(.forget(node.id))
+        for stage in node.stages { strands[strand]!.steps.append(.stage(stage, plan)) }
+    }
+
+    /// Hands the errors to the caller and stops the watchdog.
+    private func finishWalk(_ walk: Int) {
+        guard let finished = walks.removeValue(forKey: walk) else { return }
+        finished.watchdog?.cancel()
+        finished.completion?.resume(returning: finished.errors)
+    }
+
+    /// A second signal (or a cancelled caller): the stops in flight are cancelled, later ones start cancelled.
+    private func cancelWalk(_ walk: Int) {
+        guard walks[walk] != nil else { return }
+        walks[walk]!.isCancelled = true
+        for driver in walks[walk]!.drivers.values { driver.cancel() }
+    }
+
+    // MARK: The watchdog
+
+    /// Makes sure the watchdog wakes no later than `deadline`.
+    ///
+    /// Deadlines only grow while stops of one timeout follow each other, so the watchdog is armed once
+    /// per walk and re-armed only when a shorter timeout comes after a longer one.
+    private func armWatchdog(of walk: Int, until deadline: Duration) {
+        if walks[walk]!.watchdog != nil, walks[walk]!.watchdogWake <= deadline { return }
+        walks[walk]!.watchdog?.cancel()
+        let claim = nextNumber()
+        let clock = walks[walk]!.runner.clock
+        let delay = max(.zero, deadline - clock.elapsed())
+        walks[walk]!.watchdogWake = deadline
+        walks[walk]!.watchdogClaim = claim
+        walks[walk]!.watchdog = Task {
+            do { try await clock.sleep(delay) } catch { return }  // cancelled: the walk ended or re-armed
+            self.deadlinePassed(in: walk, claim: claim)
+        }
+    }
+
+    /// The watchdog woke: abandon every stop past its deadline, then re-arm for the next one.
+    private func deadlinePassed(in walk: Int, claim: Int) {
+        guard walks[walk]?.watchdogClaim == claim else { return }
+        walks[walk]!.watchdog = nil
+        let now = walks[walk]!.runner.clock.elapsed()
+        for (strand, stop) in walks[walk]!.inFlight where stop.deadline <= now {
+            abandon(stop, in: strand)
+        }
+        if let next = walks[walk]?.inFlight.values.map(\.deadline).min() {
+            armWatchdog(of: walk, until: next)
+        }
+    }
+
+    /// A stop ran past its graceful timeout: cancel its driver, fail the service, go on with a new driver.
+    private func abandon(_ stop: StopInFlight, in strand: Int) {
+        let walk = strands[strand]!.walk
+        walks[walk]!.inFlight[strand] = nil
+        walks[walk]!.drivers.removeValue(forKey: stop.driver)?.cancel()
+        for task in ServiceTable.shared.takeTasks(of: stop.node.service) { task.cancel() }
+        let error = LifecycleError.stopTimedOut(stop.node.id, after: stop.node.gracefulShutdownTimeout)
+        stopEnded(stop.node, of: stop.plan, in: strand, error: error)
+        spawnDriver(for: strand, in: walk)
+    }
+}
