@@ -235,9 +235,9 @@ public final class ServiceRunner: Sendable {
 
     // MARK: For the coordinator and the signal handling
 
-    /// Delivers an event to every subscriber.
-    func emit(_ event: LifecycleEvent) {
-        hub.emit(event)
+    /// Delivers an event to every subscriber; the event is made only when someone subscribed.
+    func emit(_ event: @autoclosure () -> LifecycleEvent) {
+        hub.emit(event())
     }
 
     /// The tree failed (a background task threw): wake `wait()` with the error and request the stop.

@@ -1,3 +1,4 @@
+import Foundation
 import Lifecycle
 import Logging
 import ServiceLifecycle
@@ -29,10 +30,11 @@ struct Case: Hashable, CustomStringConvertible {
 
     /// How many timed repetitions: enough work to see a median, little enough to finish.
     var repetitions: Int {
+        if let override = Int(ProcessInfo.processInfo.environment["BENCH_REPETITIONS"] ?? "") { return override }
         switch system {
-        case .servicegroup: max(3, min(200, 100_000 / count))
-        case .latency: 21
-        case .lifecycle, .floor: max(5, min(200, 200_000 / count))
+        case .servicegroup: return max(3, min(200, 100_000 / count))
+        case .latency: return 21
+        case .lifecycle, .floor: return max(5, min(200, 200_000 / count))
         }
     }
 }

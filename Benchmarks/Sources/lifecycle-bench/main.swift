@@ -23,6 +23,7 @@ if let spec = option("--case") {
 let sizes = (option("--sizes") ?? "10,1000,10000,100000").split(separator: ",").compactMap { Int($0) }
 let groupLimit = Int(option("--servicegroup-max") ?? "10000") ?? 10_000
 let jsonPath = option("--json")
+let systems = Set((option("--systems") ?? "floor,lifecycle,servicegroup,latency").split(separator: ",").map(String.init))
 
 var cases: [Case] = []
 for size in sizes {
@@ -66,6 +67,7 @@ func format(nanoseconds: Double) -> String {
         : nanoseconds >= 1e3 ? String(format: "%.2f µs", nanoseconds / 1e3) : String(format: "%.0f ns", nanoseconds)
 }
 
+cases = cases.filter { systems.contains($0.system.rawValue) || $0.system == .floor }
 var floors: [Int: Double] = [:]
 var rows: [String] = []
 var json: [String] = []
