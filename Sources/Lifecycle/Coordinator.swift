@@ -18,7 +18,7 @@ actor Coordinator {
     }
 
     var held: [ServiceID: Held] = [:]
-    private var startWaiters: [ServiceID: [CheckedContinuation<Void, any Error>]] = [:]
+    var startWaiters: [ServiceID: [CheckedContinuation<Void, any Error>]] = [:]
     var stopWaiters: [ServiceID: [CheckedContinuation<Void, Never>]] = [:]
     private var runners: [ObjectIdentifier: (runner: ServiceRunner, plan: TreePlan)] = [:]
     /// The releases in progress and their strands (see `ReleaseWalk.swift`).
@@ -39,7 +39,7 @@ actor Coordinator {
         let plan = try TreePlan(root: runner.root) { ServiceTable.shared.identify($0) }
         runners[ObjectIdentifier(runner)] = (runner, plan)
         do {
-            try await acquire(0, of: plan, for: runner)
+            try await acquireTree(0, of: plan, for: runner)
         } catch {
             runners[ObjectIdentifier(runner)] = nil
             throw error
@@ -73,103 +73,8 @@ actor Coordinator {
 
     // MARK: Starting
 
-    /// Makes the node run for one more holder; on throw, the node and everything this call began are down.
-    private func acquire(_ index: Int, of plan: TreePlan, for runner: ServiceRunner) async throws {
-        let node = plan.nodes[index]
-        let id = node.id
-        if held[id] == nil {
-            let machine = StateMachine(service: id, state: ServiceTable.shared.state(of: node.service))
-            held[id] = Held(machine: machine, plan: plan, index: index)
-        }
-        switch held[id]!.machine.acquireRequested() {
-        case .countHolder:
-            return
-        case .waitForStart:
-            try await withCheckedThrowingContinuation { startWaiters[id, default: []].append($0) }
-        case .waitForStop:
-            await withCheckedContinuation { stopWaiters[id, default: []].append($0) }
-            try await acquire(index, of: plan, for: runner)
-        case .startDependencies:
-            held[id]!.plan = plan
-            held[id]!.index = index
-            do {
-                try await acquireStages(node.stages, of: plan, for: runner)
-            } catch {
-                held[id]!.machine.dependenciesFailed()
-                endStart(of: id, with: error)
-                throw error
-            }
-            do {
-                emit(try held[id]!.machine.dependenciesStarted(), of: node, for: runner)
-                try await callStart(node, clock: runner.clock)
-            } catch {
-                if held[id]!.machine.state == .starting {
-                    emit(try held[id]!.machine.startFailed(), of: node, for: runner, error: error)
-                } else {
-                    held[id]!.machine.dependenciesFailed()
-                }
-                _ = await walkRelease(node.stages.map { .stage($0, plan) }, for: runner)
-                endStart(of: id, with: error)
-                throw error
-            }
-            emit(try held[id]!.machine.startReturned(), of: node, for: runner)
-            endStart(of: id, with: nil)
-        }
-    }
-
-    /// Starts the stages in order; on throw, the stages already started are stopped in reverse.
-    private func acquireStages(_ stages: [[Int]], of plan: TreePlan, for runner: ServiceRunner) async throws {
-        for (position, stage) in stages.enumerated() {
-            do {
-                // A stop requested while starting: start nothing more (DESIGN §2, requestStop).
-                try Task.checkCancellation()
-                try await acquireStage(stage, of: plan, for: runner)
-            } catch {
-                _ = await walkRelease(stages[..<position].map { .stage($0, plan) }, for: runner)
-                throw error
-            }
-        }
-        try Task.checkCancellation()
-    }
-
-    /// Starts one stage: a lone service directly, a parallel group concurrently, all or nothing.
-    private func acquireStage(_ stage: [Int], of plan: TreePlan, for runner: ServiceRunner) async throws {
-        if stage.count == 1 {
-            return try await acquire(stage[0], of: plan, for: runner)
-        }
-        var started: [Int] = []
-        var firstError: (any Error)?
-        await withTaskGroup(of: (Int, (any Error)?).self) { group in
-            for member in stage {
-                group.addTask {
-                    do {
-                        try await self.acquire(member, of: plan, for: runner)
-                        return (member, nil)
-                    } catch {
-                        return (member, error)
-                    }
-                }
-            }
-            for await (member, error) in group {
-                guard let error else {
-                    started.append(member)
-                    continue
-                }
-                if firstError == nil {
-                    // The first failure in time is the one reported; the rest are cancelled (DESIGN §4).
-                    firstError = error
-                    group.cancelAll()
-                }
-            }
-        }
-        if let firstError {
-            if !started.isEmpty { _ = await walkRelease([.stage(started, plan)], for: runner) }
-            throw firstError
-        }
-    }
-
     /// Calls `start()`, against the service's `startTimeout` when it has one.
-    private func callStart(_ node: TreePlan.Node, clock: LifecycleClock) async throws {
+    func callStart(_ node: TreePlan.Node, clock: LifecycleClock) async throws {
         guard let limit = node.startTimeout else {
             return try await node.service.start()
         }
@@ -182,7 +87,7 @@ actor Coordinator {
     }
 
     /// Hands the outcome of a start to the holders that waited for it.
-    private func endStart(of id: ServiceID, with error: (any Error)?) {
+    func endStart(of id: ServiceID, with error: (any Error)?) {
         let waiters = startWaiters.removeValue(forKey: id) ?? []
         if error != nil, held[id]?.machine.holders == 0 { held[id] = nil }
         for waiter in waiters {

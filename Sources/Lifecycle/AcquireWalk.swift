@@ -1,0 +1,176 @@
+/// The starting half of the coordinator: an iterative walk over a tree, dependencies first.
+///
+/// The walk keeps the nodes whose dependencies it is starting on an explicit stack of
+/// ``StartFrame``s, a few bytes each, instead of one suspended `async` frame per level: a chain
+/// 100,000 deep starts on a flat stack and in little memory. Only a `Parallel` stage makes tasks,
+/// one child per member in a task group, each member walked by this same loop.
+extension Coordinator {
+    /// A node whose dependencies are being started, and the stage it is at.
+    struct StartFrame {
+        let index: Int
+        var nextStage = 0
+    }
+
+    /// What asking for a node gave.
+    enum Entry {
+        /// This walk owns the node's start: its dependencies come next.
+        case owned
+        /// Nothing to start (already running, or another walk started it): this is the outcome.
+        case finished(Result<Void, any Error>)
+    }
+
+    /// Makes the node run for one more holder; on throw, the node and everything this call began are down.
+    func acquireTree(_ root: Int, of plan: TreePlan, for runner: ServiceRunner) async throws {
+        var frames: [StartFrame] = []
+        var outcome: Result<Void, any Error>?
+        switch await enter(root, of: plan) {
+        case .owned: frames.append(StartFrame(index: root))
+        case .finished(let result): outcome = result
+        }
+        while true {
+            if let result = outcome {
+                outcome = nil
+                guard let top = frames.last else { return try result.get() }
+                switch result {
+                case .success:
+                    frames[frames.count - 1].nextStage += 1
+                case .failure(let error):
+                    // A stage failed and is down already: stop the stages before it (DESIGN §4).
+                    frames.removeLast()
+                    outcome = .failure(await dependenciesFailed(top, of: plan, for: runner, error: error))
+                    continue
+                }
+            }
+            let top = frames.last!
+            let stages = plan.nodes[top.index].stages
+            guard top.nextStage < stages.count else {
+                frames.removeLast()
+                outcome = await startOwned(top, of: plan, for: runner)
+                continue
+            }
+            // A stop requested while starting: start nothing more (DESIGN §2, requestStop).
+            if Task.isCancelled {
+                outcome = .failure(CancellationError())
+                continue
+            }
+            let stage = stages[top.nextStage]
+            guard stage.count == 1 else {
+                outcome = await acquireParallel(stage, of: plan, for: runner)
+                continue
+            }
+            switch await enter(stage[0], of: plan) {
+            case .owned: frames.append(StartFrame(index: stage[0]))
+            case .finished(let result): outcome = result
+            }
+        }
+    }
+
+    /// Asks the node's machine for one more holder.
+    private func enter(_ index: Int, of plan: TreePlan) async -> Entry {
+        let node = plan.nodes[index]
+        let id = node.id
+        while true {
+            if held[id] == nil {
+                let machine = StateMachine(service: id, state: ServiceTable.shared.state(of: node.service))
+                held[id] = Held(machine: machine, plan: plan, index: index)
+            }
+            switch held[id]!.machine.acquireRequested() {
+            case .countHolder:
+                return .finished(.success(()))
+            case .waitForStart:
+                do {
+                    try await withCheckedThrowingContinuation { startWaiters[id, default: []].append($0) }
+                    return .finished(.success(()))
+                } catch {
+                    return .finished(.failure(error))
+                }
+            case .waitForStop:
+                // Another tree's last holder is stopping it: wait, then ask again.
+                await withCheckedContinuation { stopWaiters[id, default: []].append($0) }
+            case .startDependencies:
+                held[id]!.plan = plan
+                held[id]!.index = index
+                return .owned
+            }
+        }
+    }
+
+    /// The node's dependencies are running: call its `start()`; on failure stop them again.
+    private func startOwned(_ frame: StartFrame, of plan: TreePlan, for runner: ServiceRunner) async -> Result<
+        Void, any Error
+    > {
+        let node = plan.nodes[frame.index]
+        let id = node.id
+        if Task.isCancelled {
+            return .failure(await dependenciesFailed(frame, of: plan, for: runner, error: CancellationError()))
+        }
+        do {
+            emit(try held[id]!.machine.dependenciesStarted(), of: node, for: runner)
+            try await callStart(node, clock: runner.clock)
+        } catch {
+            if held[id]!.machine.state == .starting {
+                do {
+                    emit(try held[id]!.machine.startFailed(), of: node, for: runner, error: error)
+                } catch {}  // `starting → failed` is always legal
+            } else {
+                held[id]!.machine.dependenciesFailed()
+            }
+            _ = await walkRelease(node.stages.map { .stage($0, plan) }, for: runner)
+            endStart(of: id, with: error)
+            return .failure(error)
+        }
+        do {
+            emit(try held[id]!.machine.startReturned(), of: node, for: runner)
+        } catch {
+            return .failure(error)
+        }
+        endStart(of: id, with: nil)
+        return .success(())
+    }
+
+    /// A dependency failed (or the start was cancelled): stop the stages already started, fail the waiters.
+    private func dependenciesFailed(
+        _ frame: StartFrame, of plan: TreePlan, for runner: ServiceRunner, error: any Error
+    ) async -> any Error {
+        let node = plan.nodes[frame.index]
+        let started = node.stages[..<frame.nextStage]
+        _ = await walkRelease(started.map { .stage($0, plan) }, for: runner)
+        held[node.id]!.machine.dependenciesFailed()
+        endStart(of: node.id, with: error)
+        return error
+    }
+
+    /// Starts a parallel stage concurrently, all or nothing: on failure the members that started are stopped.
+    private func acquireParallel(_ stage: [Int], of plan: TreePlan, for runner: ServiceRunner) async -> Result<
+        Void, any Error
+    > {
+        var started: [Int] = []
+        var firstError: (any Error)?
+        await withTaskGroup(of: (Int, (any Error)?).self) { group in
+            for member in stage {
+                group.addTask {
+                    do {
+                        try await self.acquireTree(member, of: plan, for: runner)
+                        return (member, nil)
+                    } catch {
+                        return (member, error)
+                    }
+                }
+            }
+            for await (member, error) in group {
+                guard let error else {
+                    started.append(member)
+                    continue
+                }
+                if firstError == nil {
+                    // The first failure in time is the one reported; the rest are cancelled (DESIGN §4).
+                    firstError = error
+                    group.cancelAll()
+                }
+            }
+        }
+        guard let firstError else { return .success(()) }
+        if !started.isEmpty { _ = await walkRelease([.stage(started, plan)], for: runner) }
+        return .failure(firstError)
+    }
+}
