@@ -70,11 +70,15 @@ extension Coordinator {
         let node = plan.nodes[index]
         let id = node.id
         while true {
-            if held[id] == nil {
+            let entry: Held
+            if let known = held[id] {
+                entry = known
+            } else {
                 let machine = StateMachine(service: id, state: ServiceTable.shared.state(of: node.service))
-                held[id] = Held(machine: machine, plan: plan, index: index)
+                entry = Held(machine: machine, plan: plan, index: index)
+                held[id] = entry
             }
-            switch held[id]!.machine.acquireRequested() {
+            switch entry.machine.acquireRequested() {
             case .countHolder:
                 return .finished(.success(()))
             case .waitForStart:
@@ -88,8 +92,8 @@ extension Coordinator {
                 // Another tree's last holder is stopping it: wait, then ask again.
                 await withCheckedContinuation { stopWaiters[id, default: []].append($0) }
             case .startDependencies:
-                held[id]!.plan = plan
-                held[id]!.index = index
+                entry.plan = plan
+                entry.index = index
                 return .owned
             }
         }
@@ -104,23 +108,24 @@ extension Coordinator {
         if Task.isCancelled {
             return .failure(await dependenciesFailed(frame, of: plan, for: runner, error: CancellationError()))
         }
+        let entry = held[id]!
         do {
-            emit(try held[id]!.machine.dependenciesStarted(), of: node, for: runner)
+            emit(try entry.machine.dependenciesStarted(), of: node, for: runner)
             try await callStart(node, clock: runner.clock)
         } catch {
-            if held[id]!.machine.state == .starting {
+            if entry.machine.state == .starting {
                 do {
-                    emit(try held[id]!.machine.startFailed(), of: node, for: runner, error: error)
+                    emit(try entry.machine.startFailed(), of: node, for: runner, error: error)
                 } catch {}  // `starting → failed` is always legal
             } else {
-                held[id]!.machine.dependenciesFailed()
+                entry.machine.dependenciesFailed()
             }
             _ = await walkRelease(node.stages.map { .stage($0, plan) }, for: runner)
             endStart(of: id, with: error)
             return .failure(error)
         }
         do {
-            emit(try held[id]!.machine.startReturned(), of: node, for: runner)
+            emit(try entry.machine.startReturned(), of: node, for: runner)
         } catch {
             return .failure(error)
         }

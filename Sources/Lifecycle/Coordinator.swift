@@ -9,12 +9,20 @@ actor Coordinator {
     static let shared = Coordinator()
 
     /// A service this coordinator is starting, runs, or is stopping.
-    struct Held {
+    ///
+    /// A class, so that the hot paths look it up once and mutate it in place; it never leaves the actor.
+    final class Held {
         var machine: StateMachine
         /// The plan and node the service was started from: its stop releases that node's stages.
         var plan: TreePlan
         var index: Int
         var node: TreePlan.Node { plan.nodes[index] }
+
+        init(machine: StateMachine, plan: TreePlan, index: Int) {
+            self.machine = machine
+            self.plan = plan
+            self.index = index
+        }
     }
 
     var held: [ServiceID: Held] = [:]

@@ -25,13 +25,21 @@ extension Coordinator {
     }
 
     /// A sequence of steps driven by one task at a time.
-    struct Strand {
+    ///
+    /// Classes here (and for ``Walk``) are looked up once and mutated in place; they never leave the actor.
+    final class Strand {
         let walk: Int
         var steps: [ReleaseStep]
         /// The strand that waits for this one (with its siblings) to end.
         let parent: Int?
         /// How many member strands of a parallel stage this strand still waits for.
         var pendingChildren = 0
+
+        init(walk: Int, steps: [ReleaseStep], parent: Int?) {
+            self.walk = walk
+            self.steps = steps
+            self.parent = parent
+        }
     }
 
     /// A stop in flight, claimed by the driver that awaits it.
@@ -45,16 +53,21 @@ extension Coordinator {
     }
 
     /// One release of a tree (its stop, or the rollback of a failed start).
-    struct Walk {
+    final class Walk {
         let runner: ServiceRunner
         var errors: [any Error] = []
         var completion: CheckedContinuation<[any Error], Never>?
-        var isCancelled = false
+        var isCancelled: Bool
         var drivers: [Int: Task<Void, Never>] = [:]
         var inFlight: [Int: StopInFlight] = [:]
         var watchdog: Task<Void, Never>?
         var watchdogWake: Duration = .zero
         var watchdogClaim = 0
+
+        init(runner: ServiceRunner, isCancelled: Bool) {
+            self.runner = runner
+            self.isCancelled = isCancelled
+        }
     }
 
     // MARK: Walking
@@ -92,15 +105,16 @@ extension Coordinator {
         var current = first
         let walk = strands[first]!.walk
         while let step = strands[current]!.steps.popLast() {
+            let strand = strands[current]!
             switch step {
             case .release(let index, let plan):
                 guard await stop(index, of: plan, in: current, as: driver) else { return }  // abandoned
             case .stage(let members, let plan):
                 guard members.count > 1 else {
-                    strands[current]!.steps.append(.release(members[0], plan))
+                    strand.steps.append(.release(members[0], plan))
                     continue
                 }
-                strands[current]!.pendingChildren = members.count
+                strand.pendingChildren = members.count
                 let children = members.map { member in
                     let child = nextNumber()
                     strands[child] = Strand(walk: walk, steps: [.release(member, plan)], parent: current)
@@ -133,36 +147,36 @@ extension Coordinator {
     ///
     /// - Returns: `false` when the stop was abandoned meanwhile: another driver has the strand now.
     private func stop(_ index: Int, of plan: TreePlan, in strand: Int, as driver: Int) async -> Bool {
-        let walk = strands[strand]!.walk
-        let runner = walks[walk]!.runner
+        let walkNumber = strands[strand]!.walk
+        let walk = walks[walkNumber]!
         let id = plan.nodes[index].id
-        guard held[id] != nil else {
+        guard let owner = held[id] else {
             let state = ServiceTable.shared.state(of: plan.nodes[index].service)
-            walks[walk]!.errors.append(LifecycleError.illegalTransition(id, from: state, to: .stopping))
+            walk.errors.append(LifecycleError.illegalTransition(id, from: state, to: .stopping))
             return true
         }
         let transition: Transition
         do {
-            switch try held[id]!.machine.releaseRequested() {
+            switch try owner.machine.releaseRequested() {
             case .keepRunning: return true
             case .callStop(let stopping): transition = stopping
             }
         } catch {
-            walks[walk]!.errors.append(error)
+            walk.errors.append(error)
             return true
         }
         // The node as it was started, possibly by another tree: its stages are what it holds.
-        let owner = held[id]!
         let node = owner.node
-        emit(transition, of: node, for: runner)
+        emit(transition, of: node, for: walk.runner)
         let claim = nextNumber()
-        let deadline = runner.clock.elapsed() + node.gracefulShutdownTimeout
-        walks[walk]!.inFlight[strand] = StopInFlight(
+        let deadline = walk.runner.clock.elapsed() + node.gracefulShutdownTimeout
+        walk.inFlight[strand] = StopInFlight(
             node: node, plan: owner.plan, deadline: deadline, claim: claim, driver: driver)
-        armWatchdog(of: walk, until: deadline)
+        armWatchdog(of: walkNumber, until: deadline)
         let stopError = await Self.performStop(of: node.service)
-        guard walks[walk]?.inFlight[strand]?.claim == claim else { return false }
-        walks[walk]!.inFlight[strand] = nil
+        // Abandoned meanwhile (the watchdog took the strand), or the walk is over: touch nothing.
+        guard walks[walkNumber] === walk, walk.inFlight[strand]?.claim == claim else { return false }
+        walk.inFlight[strand] = nil
         stopEnded(node, of: owner.plan, in: strand, error: stopError)
         return true
     }
@@ -179,16 +193,17 @@ extension Coordinator {
 
     /// Emits the end of a stop and queues the release of the node's stages, the last stage first.
     private func stopEnded(_ node: TreePlan.Node, of plan: TreePlan, in strand: Int, error: (any Error)?) {
-        let walk = strands[strand]!.walk
-        if let error { walks[walk]!.errors.append(error) }
+        let current = strands[strand]!
+        let walk = walks[current.walk]!
+        if let error { walk.errors.append(error) }
         do {
             let ended = try held[node.id]!.machine.stopFinished(failed: error != nil)
-            emit(ended, of: node, for: walks[walk]!.runner, error: error)
+            emit(ended, of: node, for: walk.runner, error: error)
         } catch {
-            walks[walk]!.errors.append(error)
+            walk.errors.append(error)
         }
-        strands[strand]!.steps.append(.forget(node.id))
-        for stage in node.stages { strands[strand]!.steps.append(.stage(stage, plan)) }
+        current.steps.append(.forget(node.id))
+        for stage in node.stages { current.steps.append(.stage(stage, plan)) }
     }
 
     /// Hands the errors to the caller and stops the watchdog.
@@ -212,14 +227,15 @@ extension Coordinator {
     /// Deadlines only grow while stops of one timeout follow each other, so the watchdog is armed once
     /// per walk and re-armed only when a shorter timeout comes after a longer one.
     private func armWatchdog(of walk: Int, until deadline: Duration) {
-        if walks[walk]!.watchdog != nil, walks[walk]!.watchdogWake <= deadline { return }
-        walks[walk]!.watchdog?.cancel()
+        let state = walks[walk]!
+        if state.watchdog != nil, state.watchdogWake <= deadline { return }
+        state.watchdog?.cancel()
         let claim = nextNumber()
-        let clock = walks[walk]!.runner.clock
+        let clock = state.runner.clock
         let delay = max(.zero, deadline - clock.elapsed())
-        walks[walk]!.watchdogWake = deadline
-        walks[walk]!.watchdogClaim = claim
-        walks[walk]!.watchdog = Task {
+        state.watchdogWake = deadline
+        state.watchdogClaim = claim
+        state.watchdog = Task {
             do { try await clock.sleep(delay) } catch { return }  // cancelled: the walk ended or re-armed
             self.deadlinePassed(in: walk, claim: claim)
         }
