@@ -34,6 +34,8 @@ extension Coordinator {
         let parent: Int?
         /// How many member strands of a parallel stage this strand still waits for.
         var pendingChildren = 0
+        /// The stop this strand's driver awaits, if any; the watchdog looks here.
+        var inFlight: StopInFlight?
 
         init(walk: Int, steps: [ReleaseStep], parent: Int?) {
             self.walk = walk
@@ -59,7 +61,6 @@ extension Coordinator {
         var completion: CheckedContinuation<[any Error], Never>?
         var isCancelled: Bool
         var drivers: [Int: Task<Void, Never>] = [:]
-        var inFlight: [Int: StopInFlight] = [:]
         var watchdog: Task<Void, Never>?
         var watchdogWake: Duration = .zero
         var watchdogClaim = 0
@@ -170,13 +171,13 @@ extension Coordinator {
         emit(transition, of: node, for: walk.runner)
         let claim = nextNumber()
         let deadline = walk.runner.clock.elapsed() + node.gracefulShutdownTimeout
-        walk.inFlight[strand] = StopInFlight(
-            node: node, plan: owner.plan, deadline: deadline, claim: claim, driver: driver)
+        let current = strands[strand]!
+        current.inFlight = StopInFlight(node: node, plan: owner.plan, deadline: deadline, claim: claim, driver: driver)
         armWatchdog(of: walkNumber, until: deadline)
         let stopError = await Self.performStop(of: node.service)
         // Abandoned meanwhile (the watchdog took the strand), or the walk is over: touch nothing.
-        guard walks[walkNumber] === walk, walk.inFlight[strand]?.claim == claim else { return false }
-        walk.inFlight[strand] = nil
+        guard walks[walkNumber] === walk, current.inFlight?.claim == claim else { return false }
+        current.inFlight = nil
         stopEnded(node, of: owner.plan, in: strand, error: stopError)
         return true
     }
@@ -246,10 +247,12 @@ extension Coordinator {
         guard walks[walk]?.watchdogClaim == claim else { return }
         walks[walk]!.watchdog = nil
         let now = walks[walk]!.runner.clock.elapsed()
-        for (strand, stop) in walks[walk]!.inFlight where stop.deadline <= now {
-            abandon(stop, in: strand)
+        // Only the strands of this walk that await a stop: as many as stops run in parallel.
+        let waiting = strands.filter { $0.value.walk == walk && $0.value.inFlight != nil }
+        for (strand, state) in waiting where state.inFlight!.deadline <= now {
+            abandon(state.inFlight!, in: strand)
         }
-        if let next = walks[walk]?.inFlight.values.map(\.deadline).min() {
+        if let next = waiting.values.compactMap(\.inFlight?.deadline).filter({ $0 > now }).min() {
             armWatchdog(of: walk, until: next)
         }
     }
@@ -257,7 +260,7 @@ extension Coordinator {
     /// A stop ran past its graceful timeout: cancel its driver, fail the service, go on with a new driver.
     private func abandon(_ stop: StopInFlight, in strand: Int) {
         let walk = strands[strand]!.walk
-        walks[walk]!.inFlight[strand] = nil
+        strands[strand]!.inFlight = nil
         walks[walk]!.drivers.removeValue(forKey: stop.driver)?.cancel()
         for task in ServiceTable.shared.takeTasks(of: stop.node.service) { task.cancel() }
         let error = LifecycleError.stopTimedOut(stop.node.id, after: stop.node.gracefulShutdownTimeout)
