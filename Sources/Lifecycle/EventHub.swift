@@ -1,129 +1,201 @@
-/// The fan-out of one runner's events to every subscriber of `events()`, delivered in batches.
+/// The fan-out of one runner's events to every subscriber of `events()`, woken once per batch.
 ///
-/// Waking a consumer costs far more than making an event, so events are not yielded one by one:
-/// ``emit(_:)`` appends to a queue, and the queue is delivered to every subscriber at once, by a
-/// flush that runs about a millisecond after the first event queued (``flushDelay``), or at once
-/// when the queue is long, when a stream is subscribed, and when the hub finishes. A consumer that
-/// keeps up is then woken about once per batch instead of once per event.
+/// Each subscriber has a buffer here, and its stream is an `AsyncStream(unfolding:)` that takes the
+/// next event from that buffer: a consumer that keeps up reads events without suspending, and one
+/// that waits is woken about ``wakeDelay`` after the first event arrives, to find all the events
+/// emitted meanwhile. So a consumer is woken once per batch rather than once per event, and an
+/// event costs an append under a lock, not a trip through `AsyncStream`'s own machinery.
 ///
-/// Nothing is dropped (unless a subscriber asked for a bounded buffer), and every subscriber sees
-/// the events in one order, the order of ``emit(_:)``: batches are taken from the queue and yielded
-/// under `delivery`, one batch at a time. Finishing flushes first, so a stream ends only after its
-/// last event. Finishing is final: a stream asked for afterwards is empty.
+/// Nothing is dropped (unless a subscriber asked for a bounded buffer, and then drops are counted),
+/// and every subscriber sees the events in one order, the order of ``emit(_:)``: events are appended
+/// to every buffer under one lock. ``finish()`` wakes every waiting consumer at once; a stream ends
+/// after its last buffered event. Finishing is final: a stream asked for afterwards is empty. A
+/// stream that is dropped before it ends takes its buffer with it.
 final class EventHub: Sendable {
-    private struct State {
-        var subscribers: [Int: AsyncStream<LifecycleEvent>.Continuation] = [:]
+    /// One subscriber's unread events and, when it waits, its consumer.
+    fileprivate struct Buffer {
+        let token: Int
+        let limit: Int?
+        var events: [LifecycleEvent] = []
+        var head = 0
+        var waiter: CheckedContinuation<LifecycleEvent?, Never>?
+        var isWakeScheduled = false
+        var isFinished = false
+
+        /// Appends an event; with a limit, drops the oldest unread one beyond it. Returns the drops.
+        mutating func append(_ event: LifecycleEvent) -> Int {
+            events.append(event)
+            guard let limit, events.count - head > limit else { return 0 }
+            head += 1
+            return 1
+        }
+
+        /// The next unread event, if any.
+        mutating func take() -> LifecycleEvent? {
+            guard head < events.count else { return nil }
+            let event = events[head]
+            head += 1
+            if head == events.count {
+                events.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 4096, head * 2 >= events.count {
+                events.removeFirst(head)
+                head = 0
+            }
+            return event
+        }
+    }
+
+    fileprivate struct State {
+        var subscribers: [Buffer] = []
         var lastToken = 0
         var isFinished = false
         var dropped = 0
-        var queue: [LifecycleEvent] = []
-        var isFlushScheduled = false
+
+        func position(of token: Int) -> Int? { subscribers.firstIndex { $0.token == token } }
     }
 
-    /// How long the first queued event waits for company before it is delivered.
-    static let flushDelay = Duration.milliseconds(1)
-    /// A queue this long is delivered at once, so a burst never waits and never grows unbounded.
-    static let batchLimit = 4096
+    /// What a consumer's request for the next event found.
+    fileprivate enum Next {
+        case event(LifecycleEvent)
+        case end
+        case wait
+    }
+
+    /// How long a waiting consumer sleeps after the first event arrives, so it wakes to a batch.
+    static let wakeDelay = Duration.milliseconds(1)
 
     private let state = Locked(State())
-    /// Held while a batch is yielded, so batches reach every subscriber whole and in order.
-    /// Always taken before `state`, never inside it.
-    private let delivery = Locked(())
-
-    /// Whether anyone listens: the coordinator makes no event when nobody does.
-    var hasSubscribers: Bool { state.withLock { !$0.subscribers.isEmpty && !$0.isFinished } }
 
     /// A new stream of every event from now on; unbounded unless `bufferingNewest` is given.
     func subscribe(bufferingNewest limit: Int? = nil) -> AsyncStream<LifecycleEvent> {
-        let policy: AsyncStream<LifecycleEvent>.Continuation.BufferingPolicy =
-            limit.map { .bufferingNewest(max(1, $0)) } ?? .unbounded
-        let (stream, continuation) = AsyncStream.makeStream(of: LifecycleEvent.self, bufferingPolicy: policy)
-        let isFinished = delivery.withLock { _ in
-            // Events queued before this call belong to the earlier subscribers only.
-            deliverQueue()
-            return state.withLock { state in
-                if state.isFinished { return true }
-                state.lastToken += 1
-                state.subscribers[state.lastToken] = continuation
-                return false
-            }
+        let token: Int? = state.withLock { state in
+            if state.isFinished { return nil }
+            state.lastToken += 1
+            state.subscribers.append(Buffer(token: state.lastToken, limit: limit.map { max(1, $0) }))
+            return state.lastToken
         }
-        if isFinished { continuation.finish() }
-        return stream
+        guard let token else { return AsyncStream { $0.finish() } }
+        let subscription = Subscription(hub: self, token: token)
+        return AsyncStream(unfolding: { await subscription.next() }, onCancel: { subscription.cancel() })
     }
 
-    /// Queues one event for every subscriber; when there is none, the event is not even made.
+    /// Appends one event to every subscriber's buffer; when there is none, the event is not even made.
     func emit(_ event: @autoclosure () -> LifecycleEvent) {
-        enum Next { case nothing, schedule, flushNow }
-        let next: Next = state.withLock { state in
-            guard !state.isFinished, !state.subscribers.isEmpty else { return .nothing }
-            state.queue.append(event())
-            if state.queue.count >= Self.batchLimit { return .flushNow }
-            if state.isFlushScheduled { return .nothing }
-            state.isFlushScheduled = true
-            return .schedule
+        let toWake: [Int] = state.withLock { state in
+            guard !state.isFinished, !state.subscribers.isEmpty else { return [] }
+            let event = event()
+            var toWake: [Int] = []
+            for index in state.subscribers.indices {
+                state.dropped += state.subscribers[index].append(event)
+                if state.subscribers[index].waiter != nil, !state.subscribers[index].isWakeScheduled {
+                    state.subscribers[index].isWakeScheduled = true
+                    toWake.append(state.subscribers[index].token)
+                }
+            }
+            return toWake
         }
-        switch next {
-        case .nothing:
-            return
-        case .flushNow:
-            flush()
-        case .schedule:
+        for token in toWake {
             Task { [self] in
-                try? await Task.sleep(for: Self.flushDelay)
-                state.withLock { $0.isFlushScheduled = false }
-                flush()
+                try? await Task.sleep(for: Self.wakeDelay)
+                wake(token)
             }
         }
     }
 
-    /// Delivers every queued event to every subscriber now.
-    func flush() {
-        delivery.withLock { _ in deliverQueue() }
-    }
-
-    /// Ends every stream after delivering what is queued; later events are not delivered.
+    /// Ends every stream: waiting consumers wake, the others end after their last buffered event.
     func finish() {
-        let subscribers = delivery.withLock { _ in
-            deliverQueue()
-            return state.withLock { state in
-                state.isFinished = true
-                defer { state.subscribers = [:] }
-                return Array(state.subscribers.values)
+        let woken: [(CheckedContinuation<LifecycleEvent?, Never>, LifecycleEvent?)] = state.withLock { state in
+            state.isFinished = true
+            var woken: [(CheckedContinuation<LifecycleEvent?, Never>, LifecycleEvent?)] = []
+            for index in state.subscribers.indices {
+                state.subscribers[index].isFinished = true
+                if let waiter = state.subscribers[index].waiter {
+                    state.subscribers[index].waiter = nil
+                    woken.append((waiter, state.subscribers[index].take()))
+                }
             }
+            return woken
         }
-        for subscriber in subscribers { subscriber.finish() }
+        for (waiter, event) in woken { waiter.resume(returning: event) }
     }
 
     /// Events dropped by subscribers that asked for a bounded buffer.
-    var droppedCount: Int {
-        flush()
-        return state.withLock { $0.dropped }
+    var droppedCount: Int { state.withLock { $0.dropped } }
+
+    // MARK: For the subscriptions
+
+    /// The next event of a subscriber, waiting for one when its buffer is empty.
+    fileprivate func next(_ token: Int) async -> LifecycleEvent? {
+        switch state.withLock({ $0.next(token, waiter: nil) }) {
+        case .event(let event): return event
+        case .end: return nil
+        case .wait: break
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<LifecycleEvent?, Never>) in
+                switch state.withLock({ $0.next(token, waiter: continuation) }) {
+                case .event(let event): continuation.resume(returning: event)
+                case .end: continuation.resume(returning: nil)
+                case .wait: break
+                }
+            }
+        } onCancel: {
+            cancel(token)
+        }
     }
 
-    /// Yields the queue to the subscribers. Call only while holding `delivery`.
-    private func deliverQueue() {
-        let (batch, subscribers) = state.withLock { state in
-            defer { state.queue = [] }
-            return (state.queue, state.subscribers)
+    /// A waiting consumer's delay is over: hand it the first of the events that arrived.
+    private func wake(_ token: Int) {
+        let woken: (CheckedContinuation<LifecycleEvent?, Never>, LifecycleEvent?)? = state.withLock { state in
+            guard let index = state.position(of: token) else { return nil }
+            state.subscribers[index].isWakeScheduled = false
+            guard let waiter = state.subscribers[index].waiter else { return nil }
+            guard let event = state.subscribers[index].take() else { return nil }
+            state.subscribers[index].waiter = nil
+            return (waiter, event)
         }
-        guard !batch.isEmpty else { return }
-        var dropped = 0
-        var terminated: [Int] = []
-        for (token, subscriber) in subscribers {
-            for event in batch {
-                switch subscriber.yield(event) {
-                case .enqueued: continue
-                case .dropped: dropped += 1
-                case .terminated: terminated.append(token)
-                @unknown default: continue
-                }
-                if terminated.last == token { break }
-            }
-        }
-        state.withLock { state in
-            state.dropped += dropped
-            for token in terminated { state.subscribers[token] = nil }
-        }
+        if let (waiter, event) = woken { waiter.resume(returning: event) }
     }
+
+    /// The consumer was cancelled, or dropped its stream: forget the subscriber, end a wait.
+    fileprivate func cancel(_ token: Int) {
+        let waiter = state.withLock { state -> CheckedContinuation<LifecycleEvent?, Never>? in
+            guard let index = state.position(of: token) else { return nil }
+            return state.subscribers.remove(at: index).waiter
+        }
+        waiter?.resume(returning: nil)
+    }
+}
+
+extension EventHub.State {
+    /// Takes the subscriber's next event, or records `waiter` to be woken when there is none yet.
+    fileprivate mutating func next(
+        _ token: Int, waiter: CheckedContinuation<LifecycleEvent?, Never>?
+    ) -> EventHub.Next {
+        guard let index = position(of: token) else { return .end }
+        if let event = subscribers[index].take() { return .event(event) }
+        if subscribers[index].isFinished {
+            subscribers.remove(at: index)
+            return .end
+        }
+        if let waiter { subscribers[index].waiter = waiter }
+        return .wait
+    }
+}
+
+/// One stream's hold on its buffer: when the stream is dropped, the buffer goes too.
+private final class Subscription: Sendable {
+    let hub: EventHub
+    let token: Int
+
+    init(hub: EventHub, token: Int) {
+        self.hub = hub
+        self.token = token
+    }
+
+    deinit { hub.cancel(token) }
+
+    func next() async -> LifecycleEvent? { await hub.next(token) }
+    func cancel() { hub.cancel(token) }
 }
