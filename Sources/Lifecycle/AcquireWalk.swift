@@ -111,7 +111,7 @@ extension Coordinator {
         let entry = held[id]!
         do {
             emit(try entry.machine.dependenciesStarted(), of: node, for: runner)
-            try await callStart(node, clock: runner.clock)
+            try await Self.callStart(node, clock: runner.clock)
         } catch {
             if entry.machine.state == .starting {
                 do {
@@ -146,23 +146,74 @@ extension Coordinator {
     }
 
     /// Starts a parallel stage concurrently, all or nothing: on failure the members that started are stopped.
+    ///
+    /// A member with no dependencies that nobody holds yet (the common case: a stage of leaves) has
+    /// its machine steps taken here on the actor, and its child task only calls `start()`: no actor
+    /// hop per member. Any other member is walked by ``acquireTree(_:of:for:)`` in its child task.
     private func acquireParallel(_ stage: [Int], of plan: TreePlan, for runner: ServiceRunner) async -> Result<
         Void, any Error
     > {
+        var leaves: [Int] = []
+        var others: [Int] = []
         var started: [Int] = []
         var firstError: (any Error)?
-        await withTaskGroup(of: (Int, (any Error)?).self) { group in
-            for member in stage {
+        for member in stage where firstError == nil {
+            let node = plan.nodes[member]
+            guard node.stages.isEmpty, held[node.id] == nil else {
+                others.append(member)
+                continue
+            }
+            // Nobody holds the service, so `enter` does not suspend.
+            switch await enter(member, of: plan) {
+            case .owned:
+                do {
+                    emit(try held[node.id]!.machine.dependenciesStarted(), of: node, for: runner)
+                    leaves.append(member)
+                } catch {
+                    held[node.id]!.machine.dependenciesFailed()
+                    endStart(of: node.id, with: error)
+                    firstError = error
+                }
+            case .finished(.success):
+                started.append(member)
+            case .finished(.failure(let error)):
+                firstError = error
+            }
+        }
+        if let firstError {
+            // Nothing was spawned: give back what was entered, and fail before any `start()` ran.
+            for member in leaves {
+                let node = plan.nodes[member]
+                leafStartEnded(node, for: runner, error: firstError)
+            }
+            if !started.isEmpty { _ = await walkRelease([.stage(started, plan)], for: runner) }
+            return .failure(firstError)
+        }
+        let clock = runner.clock
+        await withTaskGroup(of: (Int, Bool, (any Error)?).self) { group in
+            for member in leaves {
+                let node = plan.nodes[member]
                 group.addTask {
                     do {
-                        try await self.acquireTree(member, of: plan, for: runner)
-                        return (member, nil)
+                        try await Self.callStart(node, clock: clock)
+                        return (member, true, nil)
                     } catch {
-                        return (member, error)
+                        return (member, true, error)
                     }
                 }
             }
-            for await (member, error) in group {
+            for member in others {
+                group.addTask {
+                    do {
+                        try await self.acquireTree(member, of: plan, for: runner)
+                        return (member, false, nil)
+                    } catch {
+                        return (member, false, error)
+                    }
+                }
+            }
+            for await (member, isLeaf, error) in group {
+                if isLeaf { leafStartEnded(plan.nodes[member], for: runner, error: error) }
                 guard let error else {
                     started.append(member)
                     continue
@@ -177,5 +228,18 @@ extension Coordinator {
         guard let firstError else { return .success(()) }
         if !started.isEmpty { _ = await walkRelease([.stage(started, plan)], for: runner) }
         return .failure(firstError)
+    }
+
+    /// The `start()` of a leaf started by ``acquireParallel(_:of:for:)`` returned or threw.
+    private func leafStartEnded(_ node: TreePlan.Node, for runner: ServiceRunner, error: (any Error)?) {
+        let entry = held[node.id]!
+        do {
+            if let error {
+                emit(try entry.machine.startFailed(), of: node, for: runner, error: error)
+            } else {
+                emit(try entry.machine.startReturned(), of: node, for: runner)
+            }
+        } catch {}  // `starting → running` and `starting → failed` are always legal
+        endStart(of: node.id, with: error)
     }
 }

@@ -82,7 +82,7 @@ actor Coordinator {
     // MARK: Starting
 
     /// Calls `start()`, against the service's `startTimeout` when it has one.
-    func callStart(_ node: TreePlan.Node, clock: LifecycleClock) async throws {
+    nonisolated static func callStart(_ node: TreePlan.Node, clock: LifecycleClock) async throws {
         guard let limit = node.startTimeout else {
             return try await node.service.start()
         }
