@@ -32,7 +32,7 @@ public protocol Service: AnyObject, DependencyElement {
 
 extension Service {
     /// The type's name.
-    public var name: String { String(describing: type(of: self)) }
+    public var name: String { TypeNames.shared.name(of: type(of: self)) }
     /// No dependencies.
     public var dependencies: Dependencies { [] }
     /// Ten seconds.

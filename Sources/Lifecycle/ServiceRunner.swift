@@ -249,9 +249,9 @@ public final class ServiceRunner: Sendable {
 
     // MARK: For the coordinator and the signal handling
 
-    /// Delivers an event to every subscriber.
-    func emit(_ event: LifecycleEvent) {
-        hub.emit(event)
+    /// Delivers an event to every subscriber; the event is made only when someone subscribed.
+    func emit(_ event: @autoclosure () -> LifecycleEvent) {
+        hub.emit(event())
     }
 
     /// The tree failed (a background task threw): record the failure, request the stop, wake `wait()` with it.

@@ -7,11 +7,19 @@ final class ServiceTable: Sendable {
     /// The one table of the process: a service shared by two trees has one state.
     static let shared = ServiceTable()
 
-    private struct Entry {
+    /// A class so a lookup copies one reference, not a weak reference and a dictionary.
+    private final class Entry: @unchecked Sendable {
+        // @unchecked Sendable: every field is read and written only inside `storage.withLock`
+        // (the `Locked` pthread mutex of this table); entries never escape that closure.
         weak var object: (any Service)?
         let id: ServiceID
         var state: ServiceState = .idle
         var tasks: [Int: Task<Void, Never>] = [:]
+
+        init(object: any Service, id: ServiceID) {
+            self.object = object
+            self.id = id
+        }
     }
 
     private struct Storage {

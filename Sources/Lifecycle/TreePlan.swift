@@ -5,12 +5,26 @@
 /// deep stack. A service reachable along many paths is one node (that is how sharing is found).
 struct TreePlan: Sendable {
     /// One service of the tree, with its stages as indices into ``nodes``.
-    struct Node: Sendable {
+    ///
+    /// A class of constants: the walks read nodes often, and a reference is cheaper to copy than
+    /// an existential, a name and an array.
+    final class Node: Sendable {
         let service: any Service
         let id: ServiceID
         let stages: [[Int]]
         let startTimeout: Duration?
         let gracefulShutdownTimeout: Duration
+
+        init(
+            service: any Service, id: ServiceID, stages: [[Int]], startTimeout: Duration?,
+            gracefulShutdownTimeout: Duration
+        ) {
+            self.service = service
+            self.id = id
+            self.stages = stages
+            self.startTimeout = startTimeout
+            self.gracefulShutdownTimeout = gracefulShutdownTimeout
+        }
     }
 
     /// The services; index 0 is the root.
@@ -28,7 +42,6 @@ struct TreePlan: Sendable {
     init(root: any Service, identify: (any Service) -> ServiceID) throws(LifecycleError) {
         var services: [any Service] = []
         var ids: [ServiceID] = []
-        var stagesOfServices: [[[any Service]]] = []
         var indices: [ServiceID: Int] = [:]
 
         func index(of service: any Service) -> Int {
@@ -53,7 +66,6 @@ struct TreePlan: Sendable {
             let startLimit = service.startTimeout
             if grace <= .zero { throw .invalidTimeout(id, grace) }
             if let startLimit, startLimit <= .zero { throw .invalidTimeout(id, startLimit) }
-            stagesOfServices.append(stages)
             nodes.append(
                 Node(
                     service: service, id: id, stages: stages.map { $0.map(index(of:)) },

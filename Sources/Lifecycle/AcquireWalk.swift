@@ -1,0 +1,253 @@
+/// The starting half of the coordinator: an iterative walk over a tree, dependencies first.
+///
+/// The walk keeps the nodes whose dependencies it is starting on an explicit stack of
+/// ``StartFrame``s, a few bytes each, instead of one suspended `async` frame per level: a chain
+/// 100,000 deep starts on a flat stack and in little memory. Only a `Parallel` stage makes tasks,
+/// one child per member in a task group, each member walked by this same loop.
+extension Coordinator {
+    /// A node whose dependencies are being started, and the stage it is at.
+    struct StartFrame {
+        let index: Int
+        var nextStage = 0
+    }
+
+    /// What asking for a node gave.
+    enum Entry {
+        /// This walk owns the node's start: its dependencies come next.
+        case owned
+        /// Nothing to start (already running, or another walk started it): this is the outcome.
+        case finished(Result<Void, any Error>)
+    }
+
+    /// Makes the node run for one more holder; on throw, the node and everything this call began are down.
+    func acquireTree(_ root: Int, of plan: TreePlan, for runner: ServiceRunner) async throws {
+        var frames: [StartFrame] = []
+        var outcome: Result<Void, any Error>?
+        switch await enter(root, of: plan) {
+        case .owned: frames.append(StartFrame(index: root))
+        case .finished(let result): outcome = result
+        }
+        while true {
+            if let result = outcome {
+                outcome = nil
+                guard let top = frames.last else { return try result.get() }
+                switch result {
+                case .success:
+                    frames[frames.count - 1].nextStage += 1
+                case .failure(let error):
+                    // A stage failed and is down already: stop the stages before it (DESIGN §4).
+                    frames.removeLast()
+                    outcome = .failure(await dependenciesFailed(top, of: plan, for: runner, error: error))
+                    continue
+                }
+            }
+            let top = frames.last!
+            let stages = plan.nodes[top.index].stages
+            guard top.nextStage < stages.count else {
+                frames.removeLast()
+                outcome = await startOwned(top, of: plan, for: runner)
+                continue
+            }
+            // A stop requested while starting: start nothing more (DESIGN §2, requestStop).
+            if Task.isCancelled {
+                outcome = .failure(CancellationError())
+                continue
+            }
+            let stage = stages[top.nextStage]
+            guard stage.count == 1 else {
+                outcome = await acquireParallel(stage, of: plan, for: runner)
+                continue
+            }
+            switch await enter(stage[0], of: plan) {
+            case .owned: frames.append(StartFrame(index: stage[0]))
+            case .finished(let result): outcome = result
+            }
+        }
+    }
+
+    /// Asks the node's machine for one more holder.
+    private func enter(_ index: Int, of plan: TreePlan) async -> Entry {
+        let node = plan.nodes[index]
+        let id = node.id
+        while true {
+            let entry: Held
+            if let known = held[id] {
+                entry = known
+            } else {
+                let machine = StateMachine(service: id, state: ServiceTable.shared.state(of: node.service))
+                entry = Held(machine: machine, plan: plan, index: index)
+                held[id] = entry
+            }
+            switch entry.machine.acquireRequested() {
+            case .countHolder:
+                return .finished(.success(()))
+            case .waitForStart:
+                do {
+                    try await withCheckedThrowingContinuation { startWaiters[id, default: []].append($0) }
+                    return .finished(.success(()))
+                } catch is CancellationError where !Task.isCancelled {
+                    // The holder that was starting it was cancelled, not this one: ask again, and
+                    // start it for this holder if nobody else has meanwhile.
+                    continue
+                } catch {
+                    return .finished(.failure(error))
+                }
+            case .waitForStop:
+                // Another tree's last holder is stopping it: wait, then ask again.
+                await withCheckedContinuation { stopWaiters[id, default: []].append($0) }
+            case .startDependencies:
+                entry.plan = plan
+                entry.index = index
+                return .owned
+            }
+        }
+    }
+
+    /// The node's dependencies are running: call its `start()`; on failure stop them again.
+    private func startOwned(_ frame: StartFrame, of plan: TreePlan, for runner: ServiceRunner) async -> Result<
+        Void, any Error
+    > {
+        let node = plan.nodes[frame.index]
+        let id = node.id
+        if Task.isCancelled {
+            return .failure(await dependenciesFailed(frame, of: plan, for: runner, error: CancellationError()))
+        }
+        let entry = held[id]!
+        do {
+            emit(try entry.machine.dependenciesStarted(), of: node, for: runner)
+            try await Self.callStart(node, clock: runner.clock)
+        } catch {
+            if entry.machine.state == .starting {
+                do {
+                    emit(try entry.machine.startFailed(), of: node, for: runner, error: error)
+                } catch {}  // `starting → failed` is always legal
+            } else {
+                entry.machine.dependenciesFailed()
+            }
+            // Waiters learn the outcome now, before the awaits below let a new start begin.
+            endStart(of: id, with: error)
+            await rollBack(node.stages.map { .stage($0, plan) }, for: runner)
+            return .failure(error)
+        }
+        do {
+            emit(try entry.machine.startReturned(), of: node, for: runner)
+        } catch {
+            return .failure(error)
+        }
+        endStart(of: id, with: nil)
+        return .success(())
+    }
+
+    /// A dependency failed (or the start was cancelled): stop the stages already started, fail the waiters.
+    private func dependenciesFailed(
+        _ frame: StartFrame, of plan: TreePlan, for runner: ServiceRunner, error: any Error
+    ) async -> any Error {
+        let node = plan.nodes[frame.index]
+        let started = node.stages[..<frame.nextStage]
+        await rollBack(started.map { .stage($0, plan) }, for: runner)
+        held[node.id]!.machine.dependenciesFailed()
+        endStart(of: node.id, with: error)
+        return error
+    }
+
+    /// Starts a parallel stage concurrently, all or nothing: on failure the members that started are stopped.
+    ///
+    /// A member with no dependencies that nobody holds yet (the common case: a stage of leaves) has
+    /// its machine steps taken here on the actor, and its child task only calls `start()`: no actor
+    /// hop per member. Any other member is walked by ``acquireTree(_:of:for:)`` in its child task.
+    private func acquireParallel(_ stage: [Int], of plan: TreePlan, for runner: ServiceRunner) async -> Result<
+        Void, any Error
+    > {
+        var leaves: [Int] = []
+        var others: [Int] = []
+        var started: [Int] = []
+        var firstError: (any Error)?
+        for member in stage where firstError == nil {
+            let node = plan.nodes[member]
+            guard node.stages.isEmpty, held[node.id] == nil else {
+                others.append(member)
+                continue
+            }
+            // Nobody holds the service, so `enter` does not suspend.
+            switch await enter(member, of: plan) {
+            case .owned:
+                do {
+                    emit(try held[node.id]!.machine.dependenciesStarted(), of: node, for: runner)
+                    leaves.append(member)
+                } catch {
+                    held[node.id]!.machine.dependenciesFailed()
+                    endStart(of: node.id, with: error)
+                    firstError = error
+                }
+            case .finished(.success):
+                started.append(member)
+            case .finished(.failure(let error)):
+                firstError = error
+            }
+        }
+        if let firstError {
+            // Nothing was spawned: give back what was entered, and fail before any `start()` ran.
+            for member in leaves {
+                let node = plan.nodes[member]
+                leafStartEnded(node, for: runner, error: firstError)
+            }
+            if !started.isEmpty { await rollBack([.stage(started, plan)], for: runner) }
+            return .failure(firstError)
+        }
+        let clock = runner.clock
+        await withTaskGroup(of: (Int, Bool, (any Error)?).self) { group in
+            for member in leaves {
+                let node = plan.nodes[member]
+                group.addTask {
+                    do {
+                        try await Self.callStart(node, clock: clock)
+                        return (member, true, nil)
+                    } catch {
+                        return (member, true, error)
+                    }
+                }
+            }
+            for member in others {
+                group.addTask {
+                    do {
+                        try await self.acquireTree(member, of: plan, for: runner)
+                        return (member, false, nil)
+                    } catch {
+                        return (member, false, error)
+                    }
+                }
+            }
+            for await (member, isLeaf, error) in group {
+                if isLeaf { leafStartEnded(plan.nodes[member], for: runner, error: error) }
+                guard let error else {
+                    started.append(member)
+                    continue
+                }
+                if firstError == nil {
+                    // The first failure in time is the one reported; the rest are cancelled (DESIGN §4).
+                    firstError = error
+                    group.cancelAll()
+                } else if firstError is CancellationError, !(error is CancellationError) {
+                    // A cancellation is not a failure: a real error that follows it is more useful.
+                    firstError = error
+                }
+            }
+        }
+        guard let firstError else { return .success(()) }
+        if !started.isEmpty { await rollBack([.stage(started, plan)], for: runner) }
+        return .failure(firstError)
+    }
+
+    /// The `start()` of a leaf started by ``acquireParallel(_:of:for:)`` returned or threw.
+    private func leafStartEnded(_ node: TreePlan.Node, for runner: ServiceRunner, error: (any Error)?) {
+        let entry = held[node.id]!
+        do {
+            if let error {
+                emit(try entry.machine.startFailed(), of: node, for: runner, error: error)
+            } else {
+                emit(try entry.machine.startReturned(), of: node, for: runner)
+            }
+        } catch {}  // `starting → running` and `starting → failed` are always legal
+        endStart(of: node.id, with: error)
+    }
+}

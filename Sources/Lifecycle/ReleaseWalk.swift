@@ -1,0 +1,297 @@
+/// The stopping half of the coordinator: an iterative walk that stops services inline, with one
+/// watchdog per walk instead of two tasks per stop.
+///
+/// A walk is a set of *strands*, each a stack of steps. A strand is driven by one task at a time
+/// (its *driver*), which awaits each `stop()` directly: no task per stop. A `Parallel` stage forks
+/// one strand per member (the first driven by the current task, the others by a task each) and its
+/// parent strand goes on when the last member strand ends. Nothing recurses, so a chain 100,000
+/// deep stops on a flat stack.
+///
+/// The guarantee of DESIGN §4 (a hung `stop()` is abandoned after its `gracefulShutdownTimeout` and
+/// the shutdown goes on) is kept by a watchdog: one task per walk sleeping on the user's clock until
+/// the earliest deadline of the stops in flight. When a deadline passes, the stop's driver is
+/// cancelled and left behind, the service ends `failed` with ``LifecycleError/stopTimedOut(_:after:)``,
+/// and a new driver takes the rest of the strand. A driver whose stop returns after it was abandoned
+/// sees its claim gone and ends without touching anything.
+extension Coordinator {
+    /// One thing a strand has left to do.
+    enum ReleaseStep {
+        /// One holder lets the node go; the last one stops it.
+        case release(Int, TreePlan)
+        /// Let a stage go: a lone service in this strand, a parallel group in a strand per member.
+        case stage([Int], TreePlan)
+        /// The node and its dependencies are down: forget it and wake the trees waiting for its stop.
+        case forget(ServiceID)
+    }
+
+    /// A sequence of steps driven by one task at a time.
+    ///
+    /// Classes here (and for ``Walk``) are looked up once and mutated in place; they never leave the actor.
+    final class Strand {
+        let walk: Int
+        var steps: [ReleaseStep]
+        /// The strand that waits for this one (with its siblings) to end.
+        let parent: Int?
+        /// How many member strands of a parallel stage this strand still waits for.
+        var pendingChildren = 0
+        /// The stop this strand's driver awaits, if any; the watchdog looks here.
+        var inFlight: StopInFlight?
+
+        init(walk: Int, steps: [ReleaseStep], parent: Int?) {
+            self.walk = walk
+            self.steps = steps
+            self.parent = parent
+        }
+    }
+
+    /// A stop in flight, claimed by the driver that awaits it.
+    struct StopInFlight {
+        let node: TreePlan.Node
+        let plan: TreePlan
+        /// On the walk's clock (time since the runner was made).
+        let deadline: Duration
+        let claim: Int
+        let driver: Int
+    }
+
+    /// One release of a tree (its stop, or the rollback of a failed start).
+    final class Walk {
+        let runner: ServiceRunner
+        var errors: [any Error] = []
+        var completion: CheckedContinuation<[any Error], Never>?
+        var isCancelled: Bool
+        var drivers: [Int: Task<Void, Never>] = [:]
+        var watchdog: Task<Void, Never>?
+        var watchdogWake: Duration = .zero
+        var watchdogClaim = 0
+
+        init(runner: ServiceRunner, isCancelled: Bool) {
+            self.runner = runner
+            self.isCancelled = isCancelled
+        }
+    }
+
+    // MARK: Walking
+
+    /// Performs `steps` (the last first) and returns every error the stops threw, in the order they happened.
+    ///
+    /// Never throws and never skips a stop. Cancelling the caller cancels the stops in flight and
+    /// makes the remaining ones run already cancelled (the escalation of DESIGN §2).
+    func walkRelease(_ steps: [ReleaseStep], for runner: ServiceRunner) async -> [any Error] {
+        guard !steps.isEmpty else { return [] }
+        let walk = nextNumber()
+        walks[walk] = Walk(runner: runner, isCancelled: Task.isCancelled)
+        let strand = nextNumber()
+        strands[strand] = Strand(walk: walk, steps: steps, parent: nil)
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                walks[walk]!.completion = continuation
+                spawnDriver(for: strand, in: walk)
+            }
+        } onCancel: {
+            Task { await self.cancelWalk(walk) }
+        }
+    }
+
+    /// Starts a task that drives `strand`; it starts cancelled when the walk is.
+    private func spawnDriver(for strand: Int, in walk: Int) {
+        let driver = nextNumber()
+        let task = Task { await self.drive(strand, as: driver) }
+        walks[walk]!.drivers[driver] = task
+        if walks[walk]!.isCancelled { task.cancel() }
+    }
+
+    /// What a driver does next.
+    private enum DriverStep {
+        /// Await this service's `stop()`, then report it with the claim.
+        case awaitStop(any Service, claim: Int)
+        /// The strand waits for others, was taken over, or the walk is over: the driver ends.
+        case end
+    }
+
+    /// Runs strands until the current one waits for others or the walk is over.
+    ///
+    /// Across the one `await` the driver holds nothing but the service it stops: a `stop()` that
+    /// never returns keeps only its own service alive, never the rest of the tree.
+    private func drive(_ first: Int, as driver: Int) async {
+        var current = first
+        while case .awaitStop(let service, let claim) = advance(&current, as: driver) {
+            let stopError = await Self.performStop(of: service)
+            guard stopReturned(in: current, claim: claim, error: stopError) else { return }  // abandoned
+        }
+    }
+
+    /// Performs the steps of the strand that need no `await`, up to the next stop to await.
+    private func advance(_ current: inout Int, as driver: Int) -> DriverStep {
+        let walk = strands[current]!.walk
+        while true {
+            // A strand with nothing left ends; the last member of a stage resumes its parent.
+            while strands[current]!.steps.isEmpty {
+                let ended = strands.removeValue(forKey: current)!
+                guard let parent = ended.parent else {
+                    finishWalk(walk)
+                    return .end
+                }
+                strands[parent]!.pendingChildren -= 1
+                guard strands[parent]!.pendingChildren == 0 else {
+                    walks[walk]?.drivers[driver] = nil
+                    return .end
+                }
+                current = parent
+            }
+            let strand = strands[current]!
+            switch strand.steps.popLast()! {
+            case .release(let index, let plan):
+                if let (service, claim) = beginStop(index, of: plan, in: current, as: driver) {
+                    return .awaitStop(service, claim: claim)
+                }
+            case .stage(let members, let plan):
+                guard members.count > 1 else {
+                    strand.steps.append(.release(members[0], plan))
+                    continue
+                }
+                strand.pendingChildren = members.count
+                let children = members.map { member in
+                    let child = nextNumber()
+                    strands[child] = Strand(walk: walk, steps: [.release(member, plan)], parent: current)
+                    return child
+                }
+                for child in children.dropFirst() { spawnDriver(for: child, in: walk) }
+                current = children[0]
+            case .forget(let id):
+                forgetIfUnused(id)
+                for waiter in stopWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
+            }
+        }
+    }
+
+    /// The release of one node: when this is its last holder, emits `running → stopping`, claims the
+    /// stop for this driver and arms the watchdog, and returns the service whose `stop()` to await.
+    private func beginStop(
+        _ index: Int, of plan: TreePlan, in strand: Int, as driver: Int
+    ) -> (any Service, Int)? {
+        let walkNumber = strands[strand]!.walk
+        let walk = walks[walkNumber]!
+        let id = plan.nodes[index].id
+        guard let owner = held[id] else {
+            let state = ServiceTable.shared.state(of: plan.nodes[index].service)
+            walk.errors.append(LifecycleError.illegalTransition(id, from: state, to: .stopping))
+            return nil
+        }
+        let transition: Transition
+        do {
+            switch try owner.machine.releaseRequested() {
+            case .keepRunning: return nil
+            case .callStop(let stopping): transition = stopping
+            }
+        } catch {
+            walk.errors.append(error)
+            return nil
+        }
+        // The node as it was started, possibly by another tree: its stages are what it holds.
+        let node = owner.node
+        emit(transition, of: node, for: walk.runner)
+        let claim = nextNumber()
+        let deadline = walk.runner.clock.elapsed() + node.gracefulShutdownTimeout
+        strands[strand]!.inFlight = StopInFlight(
+            node: node, plan: owner.plan, deadline: deadline, claim: claim, driver: driver)
+        armWatchdog(of: walkNumber, until: deadline)
+        return (node.service, claim)
+    }
+
+    /// A `stop()` returned: report it, unless it was abandoned meanwhile (the watchdog took the strand).
+    ///
+    /// - Returns: `false` when the stop was abandoned: another driver has the strand now.
+    private func stopReturned(in strand: Int, claim: Int, error: (any Error)?) -> Bool {
+        guard let current = strands[strand], let stop = current.inFlight, stop.claim == claim else { return false }
+        current.inFlight = nil
+        stopEnded(stop.node, of: stop.plan, in: strand, error: error)
+        return true
+    }
+
+    /// Calls `stop()`, then cancels and awaits the background tasks (DESIGN §3); returns the stop's error.
+    private nonisolated static func performStop(of service: any Service) async -> (any Error)? {
+        var stopError: (any Error)?
+        do { try await service.stop() } catch { stopError = error }
+        let tasks = ServiceTable.shared.takeTasks(of: service)
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+        return stopError
+    }
+
+    /// Emits the end of a stop and queues the release of the node's stages, the last stage first.
+    private func stopEnded(_ node: TreePlan.Node, of plan: TreePlan, in strand: Int, error: (any Error)?) {
+        let current = strands[strand]!
+        let walk = walks[current.walk]!
+        if let error { walk.errors.append(error) }
+        do {
+            let ended = try held[node.id]!.machine.stopFinished(failed: error != nil)
+            emit(ended, of: node, for: walk.runner, error: error)
+        } catch {
+            walk.errors.append(error)
+        }
+        current.steps.append(.forget(node.id))
+        for stage in node.stages { current.steps.append(.stage(stage, plan)) }
+    }
+
+    /// Hands the errors to the caller and stops the watchdog.
+    private func finishWalk(_ walk: Int) {
+        guard let finished = walks.removeValue(forKey: walk) else { return }
+        finished.watchdog?.cancel()
+        finished.completion?.resume(returning: finished.errors)
+    }
+
+    /// A second signal (or a cancelled caller): the stops in flight are cancelled, later ones start cancelled.
+    private func cancelWalk(_ walk: Int) {
+        guard walks[walk] != nil else { return }
+        walks[walk]!.isCancelled = true
+        for driver in walks[walk]!.drivers.values { driver.cancel() }
+    }
+
+    // MARK: The watchdog
+
+    /// Makes sure the watchdog wakes no later than `deadline`.
+    ///
+    /// Deadlines only grow while stops of one timeout follow each other, so the watchdog is armed once
+    /// per walk and re-armed only when a shorter timeout comes after a longer one.
+    private func armWatchdog(of walk: Int, until deadline: Duration) {
+        let state = walks[walk]!
+        if state.watchdog != nil, state.watchdogWake <= deadline { return }
+        state.watchdog?.cancel()
+        let claim = nextNumber()
+        let clock = state.runner.clock
+        let delay = max(.zero, deadline - clock.elapsed())
+        state.watchdogWake = deadline
+        state.watchdogClaim = claim
+        state.watchdog = Task {
+            do { try await clock.sleep(delay) } catch { return }  // cancelled: the walk ended or re-armed
+            self.deadlinePassed(in: walk, claim: claim)
+        }
+    }
+
+    /// The watchdog woke: abandon every stop past its deadline, then re-arm for the next one.
+    private func deadlinePassed(in walk: Int, claim: Int) {
+        guard walks[walk]?.watchdogClaim == claim else { return }
+        walks[walk]!.watchdog = nil
+        let now = walks[walk]!.runner.clock.elapsed()
+        // Only the strands of this walk that await a stop: as many as stops run in parallel.
+        let waiting = strands.filter { $0.value.walk == walk && $0.value.inFlight != nil }
+        for (strand, state) in waiting where state.inFlight!.deadline <= now {
+            abandon(state.inFlight!, in: strand)
+        }
+        if let next = waiting.values.compactMap(\.inFlight?.deadline).filter({ $0 > now }).min() {
+            armWatchdog(of: walk, until: next)
+        }
+    }
+
+    /// A stop ran past its graceful timeout: cancel its driver, fail the service, go on with a new driver.
+    private func abandon(_ stop: StopInFlight, in strand: Int) {
+        let walk = strands[strand]!.walk
+        strands[strand]!.inFlight = nil
+        walks[walk]!.drivers.removeValue(forKey: stop.driver)?.cancel()
+        for task in ServiceTable.shared.takeTasks(of: stop.node.service) { task.cancel() }
+        let error = LifecycleError.stopTimedOut(stop.node.id, after: stop.node.gracefulShutdownTimeout)
+        stopEnded(stop.node, of: stop.plan, in: strand, error: error)
+        spawnDriver(for: strand, in: walk)
+    }
+}
