@@ -12,12 +12,17 @@ import sys
 
 WIDTH, HEIGHT = 900, 560
 LEFT, RIGHT, TOP, BOTTOM = 80, 290, 50, 60
-COLOURS = ["#1f77b4", "#aec7e8", "#2ca02c", "#98df8a", "#d62728", "#ff9896", "#9467bd", "#7f7f7f"]
+COLOURS = [
+    "#1f77b4", "#aec7e8", "#2ca02c", "#98df8a", "#d62728", "#ff9896", "#9467bd", "#c5b0d5", "#8c564b", "#c49c94",
+    "#e377c2", "#f7b6d2", "#7f7f7f", "#bcbd22",
+]
 
 
 def series_name(row):
     if row["system"] == "lifecycle":
         return f"Lifecycle {row['shape']}, " + ("1 consumer" if row["events"] else "no subscriber")
+    if row["system"] == "blocking":
+        return f"Blocking {row['shape']}, " + ("1 consumer" if row["events"] else "no subscriber")
     if row["system"] == "servicegroup":
         return "ServiceGroup 2.13.0 (flat)"
     return "floor (bare await)"

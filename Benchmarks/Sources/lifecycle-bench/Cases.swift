@@ -5,7 +5,7 @@ import ServiceLifecycle
 
 /// One measurement: a system, a shape, a size, and whether a consumer follows the events.
 struct Case: Hashable, CustomStringConvertible {
-    enum System: String { case lifecycle, servicegroup, floor, latency }
+    enum System: String { case lifecycle, blocking, servicegroup, floor, latency }
     let system: System
     /// `wide`, `chain`, `staged`; `flat` for ServiceGroup and the floor; the case name for latency.
     let shape: String
@@ -34,7 +34,7 @@ struct Case: Hashable, CustomStringConvertible {
         switch system {
         case .servicegroup: return max(3, min(200, 100_000 / count))
         case .latency: return 21
-        case .lifecycle, .floor: return max(5, min(200, 200_000 / count))
+        case .lifecycle, .blocking, .floor: return max(5, min(200, 200_000 / count))
         }
     }
 }
@@ -96,6 +96,27 @@ func runOnce(_ benchCase: Case) async throws -> Duration {
             }
             try await runner.start()
             try await runner.stop()
+            if let received = await consumer?.value, received < 4 * benchCase.count {
+                fatalError("the consumer saw \(received) events for \(benchCase.count) services")
+            }
+        }
+        withExtendedLifetime(all) {}
+        return elapsed
+    case .blocking:
+        let (root, all) = Shape(rawValue: benchCase.shape)!.buildBlocking(benchCase.count)
+        let elapsed = try await clock.measure {
+            let runner = BlockingRunner(root)
+            var consumer: Task<Int, Never>?
+            if benchCase.events {
+                let events = runner.events()
+                consumer = Task {
+                    var received = 0
+                    for await _ in events { received += 1 }
+                    return received
+                }
+            }
+            try runner.start()
+            try runner.stop()
             if let received = await consumer?.value, received < 4 * benchCase.count {
                 fatalError("the consumer saw \(received) events for \(benchCase.count) services")
             }

@@ -66,3 +66,33 @@ enum Shape: String, CaseIterable {
         }
     }
 }
+
+/// A trivial blocking service: start and stop return at once.
+final class BlockingTrivial: BlockingService {
+    let children: [BlockingTrivial]
+    init(_ children: [BlockingTrivial] = []) { self.children = children }
+    var dependencies: [any BlockingService] { children }
+}
+
+extension Shape {
+    /// The blocking tree of this shape (`wide` and `chain`; blocking dependencies are sequential only).
+    func buildBlocking(_ count: Int) -> (root: BlockingTrivial, all: [BlockingTrivial]) {
+        switch self {
+        case .wide, .staged:
+            let leaves = (0..<count).map { _ in BlockingTrivial() }
+            let root = BlockingTrivial(leaves)
+            return (root, [root] + leaves)
+        case .chain:
+            var all: [BlockingTrivial] = []
+            all.reserveCapacity(count)
+            var next: BlockingTrivial? = nil
+            for _ in 0..<count {
+                let service = BlockingTrivial(next.map { [$0] } ?? [])
+                all.append(service)
+                next = service
+            }
+            all.reverse()
+            return (all[0], all)
+        }
+    }
+}

@@ -23,7 +23,7 @@ if let spec = option("--case") {
 let sizes = (option("--sizes") ?? "10,1000,10000,100000").split(separator: ",").compactMap { Int($0) }
 let groupLimit = Int(option("--servicegroup-max") ?? "10000") ?? 10_000
 let jsonPath = option("--json")
-let systems = Set((option("--systems") ?? "floor,lifecycle,servicegroup,latency").split(separator: ",").map(String.init))
+let systems = Set((option("--systems") ?? "floor,lifecycle,blocking,servicegroup,latency").split(separator: ",").map(String.init))
 
 var cases: [Case] = []
 for size in sizes {
@@ -31,6 +31,10 @@ for size in sizes {
     for shape in Shape.allCases {
         cases.append(Case(.lifecycle, shape.rawValue, size, events: true))
         cases.append(Case(.lifecycle, shape.rawValue, size, events: false))
+    }
+    for shape in [Shape.wide, .chain] {
+        cases.append(Case(.blocking, shape.rawValue, size, events: true))
+        cases.append(Case(.blocking, shape.rawValue, size, events: false))
     }
     if size <= groupLimit { cases.append(Case(.servicegroup, "flat", size)) }
 }
@@ -81,6 +85,7 @@ for benchCase in cases {
     let system: String
     switch benchCase.system {
     case .lifecycle: system = benchCase.events ? "Lifecycle, 1 consumer" : "Lifecycle, no subscriber"
+    case .blocking: system = benchCase.events ? "Blocking, 1 consumer" : "Blocking, no subscriber"
     case .servicegroup: system = "ServiceGroup 2.13.0"
     case .floor: system = "floor (bare await)"
     case .latency: system = "latency"
