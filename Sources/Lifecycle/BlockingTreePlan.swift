@@ -23,29 +23,20 @@ final class BlockingTreePlan {
     /// - Throws: ``LifecycleError/dependencyCycle(_:)``, before anything has started.
     init(root: any BlockingService) throws(LifecycleError) {
         let table = BlockingServiceTable.shared
-        var services: [any BlockingService] = []
-        var ids: [ServiceID] = []
-        var indices: [ServiceID: Int] = [:]
-
-        func index(of service: any BlockingService) -> Int {
-            let id = table.identify(service)
-            if let known = indices[id] { return known }
-            indices[id] = services.count
-            services.append(service)
-            ids.append(id)
-            return services.count - 1
-        }
+        var found = DiscoveryOrder<any BlockingService>()
+        func index(of service: any BlockingService) -> Int { found.index(of: service, id: table.identify(service)) }
 
         // Discover every node breadth-first, reading each service's dependencies once.
         _ = index(of: root)
         var nodes: [Node] = []
         var next = 0
-        while next < services.count {
-            let dependencies = services[next].dependencies.map(index(of:))
-            nodes.append(Node(service: services[next], id: ids[next], dependencies: dependencies))
+        while next < found.services.count {
+            let service = found.services[next]
+            let dependencies = service.dependencies.map(index(of:))
+            nodes.append(Node(service: service, id: found.ids[next], dependencies: dependencies))
             next += 1
         }
-        if let cycle = TreePlan.findCycle(children: nodes.map(\.dependencies), ids: ids) {
+        if let cycle = TreePlan.findCycle(children: nodes.map(\.dependencies), ids: found.ids) {
             throw .dependencyCycle(cycle)
         }
         self.nodes = nodes

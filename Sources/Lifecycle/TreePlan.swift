@@ -40,26 +40,16 @@ struct TreePlan: Sendable {
     /// - Throws: ``LifecycleError/dependencyCycle(_:)``, ``LifecycleError/emptyParallel(in:)`` or
     ///   ``LifecycleError/invalidTimeout(_:_:)``, before anything has started.
     init(root: any Service, identify: (any Service) -> ServiceID) throws(LifecycleError) {
-        var services: [any Service] = []
-        var ids: [ServiceID] = []
-        var indices: [ServiceID: Int] = [:]
-
-        func index(of service: any Service) -> Int {
-            let id = identify(service)
-            if let known = indices[id] { return known }
-            indices[id] = services.count
-            services.append(service)
-            ids.append(id)
-            return services.count - 1
-        }
+        var found = DiscoveryOrder<any Service>()
+        func index(of service: any Service) -> Int { found.index(of: service, id: identify(service)) }
 
         // Discover every node breadth-first, reading each service's dependencies once.
         _ = index(of: root)
         var nodes: [Node] = []
         var next = 0
-        while next < services.count {
-            let service = services[next]
-            let id = ids[next]
+        while next < found.services.count {
+            let service = found.services[next]
+            let id = found.ids[next]
             let stages = service.dependencies.stages
             if stages.contains(where: \.isEmpty) { throw .emptyParallel(in: id) }
             let grace = service.gracefulShutdownTimeout
@@ -74,7 +64,7 @@ struct TreePlan: Sendable {
         }
         if let cycle = Self.findCycle(in: nodes) { throw .dependencyCycle(cycle) }
         self.nodes = nodes
-        self.indices = indices
+        self.indices = found.indices
     }
 
     /// The services on the first cycle found, the first repeated at the end; `nil` when there is none.
@@ -113,5 +103,25 @@ struct TreePlan: Sendable {
             }
         }
         return nil
+    }
+}
+
+/// The services of a tree numbered in the order they are first found, each once: a service
+/// reachable along many paths gets one number, which is how sharing is found. Used by both plans.
+struct DiscoveryOrder<Element> {
+    /// The services, by number.
+    private(set) var services: [Element] = []
+    /// Their identities, by number.
+    private(set) var ids: [ServiceID] = []
+    /// The number of each identity.
+    private(set) var indices: [ServiceID: Int] = [:]
+
+    /// The number of the service, given the next one when it is new.
+    mutating func index(of service: Element, id: ServiceID) -> Int {
+        if let known = indices[id] { return known }
+        indices[id] = services.count
+        services.append(service)
+        ids.append(id)
+        return services.count - 1
     }
 }
