@@ -32,7 +32,12 @@ final class BlockingServiceTable: Sendable {
         case failed(any Error)
     }
 
-    private struct Entry {
+    /// A class, so that a lookup mutates it in place instead of copying its weak reference (a slow
+    /// runtime call) in and out of the dictionary at every step.
+    private final class Entry: @unchecked Sendable {
+        // @unchecked Sendable: every Entry is reached only through `storage`, so it is read and
+        // written only while `storage`'s ConditionLock (its pthread mutex) is held.
+
         /// Compared by identity only, to tell a new instance at a reused address from the old one.
         weak var object: AnyObject?
         let id: ServiceID
@@ -42,6 +47,12 @@ final class BlockingServiceTable: Sendable {
         /// Threads waiting for the start in flight, and for the stop in flight, by ticket.
         var startTickets: [Int] = []
         var stopTickets: [Int] = []
+
+        init(object: AnyObject, id: ServiceID, machine: StateMachine) {
+            self.object = object
+            self.id = id
+            self.machine = machine
+        }
     }
 
     private struct Storage {
