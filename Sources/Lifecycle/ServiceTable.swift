@@ -8,7 +8,7 @@ final class ServiceTable: Sendable {
     static let shared = ServiceTable()
 
     /// A class so a lookup copies one reference, not a weak reference and a dictionary.
-    private final class Entry: @unchecked Sendable {
+    private final class Entry: @unchecked Sendable {  // safe: only touched under `storage`'s lock
         // @unchecked Sendable: every field is read and written only inside `storage.withLock`
         // (the `Locked` pthread mutex of this table); entries never escape that closure.
         weak var object: (any Service)?

@@ -74,9 +74,9 @@ final class SignalRouter: Sendable {
         var listeners: [Int: @Sendable (Int32) -> Void]
     }
 
-    // @unchecked Sendable: `sigaction` and the dispatch source are not Sendable, but a State is only
+    // @unchecked Sendable, made safe by a lock: `sigaction` and the dispatch source are not Sendable, but a State is only
     // ever read or written inside `state`, the `Locked` pthread mutex below.
-    private struct State: @unchecked Sendable {
+    private struct State: @unchecked Sendable {  // safe: only touched under `state`'s lock
         var held: [Int32: Held] = [:]
         var lastToken = 0
         var reader: (any DispatchSourceRead)?
