@@ -74,7 +74,7 @@ extension Coordinator {
             if let known = held[id] {
                 entry = known
             } else {
-                let machine = StateMachine(service: id, state: ServiceTable.shared.state(of: node.service))
+                let machine = StateMachine(service: id, state: ServiceTable.shared.state(of: node.record))
                 entry = Held(machine: machine, plan: plan, index: index)
                 held[id] = entry
             }

@@ -44,7 +44,7 @@ actor Coordinator {
 
     /// Plans the runner's tree and starts it; on failure everything this start began is stopped.
     func start(_ runner: ServiceRunner) async throws {
-        let plan = try TreePlan(root: runner.root) { ServiceTable.shared.identify($0) }
+        let plan = try TreePlan(root: runner.root)
         runners[ObjectIdentifier(runner)] = (runner, plan)
         do {
             try await acquireTree(0, of: plan, for: runner)
@@ -134,7 +134,7 @@ actor Coordinator {
     func emit(
         _ transition: Transition, of node: TreePlan.Node, for runner: ServiceRunner, error: (any Error)? = nil
     ) {
-        ServiceTable.shared.setState(transition.to, of: node.service)
+        ServiceTable.shared.setState(transition.to, of: node.record)
         runner.emit(
             LifecycleEvent(
                 service: node.id, from: transition.from, to: transition.to, error: error, time: runner.clock.elapsed()))

@@ -104,7 +104,7 @@ extension Coordinator {
     /// What a driver does next.
     private enum DriverStep {
         /// Await this service's `stop()`, then report it with the claim.
-        case awaitStop(any Service, claim: Int)
+        case awaitStop(any Service, ServiceTable.Record, claim: Int)
         /// The strand waits for others, was taken over, or the walk is over: the driver ends.
         case end
     }
@@ -115,8 +115,8 @@ extension Coordinator {
     /// never returns keeps only its own service alive, never the rest of the tree.
     private func drive(_ first: Int, as driver: Int) async {
         var current = first
-        while case .awaitStop(let service, let claim) = advance(&current, as: driver) {
-            let stopError = await Self.performStop(of: service)
+        while case .awaitStop(let service, let record, let claim) = advance(&current, as: driver) {
+            let stopError = await Self.performStop(of: service, record: record)
             guard stopReturned(in: current, claim: claim, error: stopError) else { return }  // abandoned
         }
     }
@@ -142,8 +142,8 @@ extension Coordinator {
             let strand = strands[current]!
             switch strand.steps.popLast()! {
             case .release(let index, let plan):
-                if let (service, claim) = beginStop(index, of: plan, in: current, as: driver) {
-                    return .awaitStop(service, claim: claim)
+                if let (service, record, claim) = beginStop(index, of: plan, in: current, as: driver) {
+                    return .awaitStop(service, record, claim: claim)
                 }
             case .stage(let members, let plan):
                 guard members.count > 1 else {
@@ -169,7 +169,7 @@ extension Coordinator {
     /// stop for this driver and arms the watchdog, and returns the service whose `stop()` to await.
     private func beginStop(
         _ index: Int, of plan: TreePlan, in strand: Int, as driver: Int
-    ) -> (any Service, Int)? {
+    ) -> (any Service, ServiceTable.Record, Int)? {
         let walkNumber = strands[strand]!.walk
         let walk = walks[walkNumber]!
         let id = plan.nodes[index].id
@@ -196,7 +196,7 @@ extension Coordinator {
         strands[strand]!.inFlight = StopInFlight(
             node: node, plan: owner.plan, deadline: deadline, claim: claim, driver: driver)
         armWatchdog(of: walkNumber, until: deadline)
-        return (node.service, claim)
+        return (node.service, node.record, claim)
     }
 
     /// A `stop()` returned: report it, unless it was abandoned meanwhile (the watchdog took the strand).
@@ -210,10 +210,12 @@ extension Coordinator {
     }
 
     /// Calls `stop()`, then cancels and awaits the background tasks (DESIGN §3); returns the stop's error.
-    private nonisolated static func performStop(of service: any Service) async -> (any Error)? {
+    private nonisolated static func performStop(
+        of service: any Service, record: ServiceTable.Record
+    ) async -> (any Error)? {
         var stopError: (any Error)?
         do { try await service.stop() } catch { stopError = error }
-        let tasks = ServiceTable.shared.takeTasks(of: service)
+        let tasks = ServiceTable.shared.takeTasks(of: record)
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
         return stopError
@@ -289,7 +291,7 @@ extension Coordinator {
         let walk = strands[strand]!.walk
         strands[strand]!.inFlight = nil
         walks[walk]!.drivers.removeValue(forKey: stop.driver)?.cancel()
-        for task in ServiceTable.shared.takeTasks(of: stop.node.service) { task.cancel() }
+        for task in ServiceTable.shared.takeTasks(of: stop.node.record) { task.cancel() }
         let error = LifecycleError.stopTimedOut(stop.node.id, after: stop.node.gracefulShutdownTimeout)
         stopEnded(stop.node, of: stop.plan, in: strand, error: error)
         spawnDriver(for: strand, in: walk)

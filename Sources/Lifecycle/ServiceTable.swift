@@ -7,10 +7,12 @@ final class ServiceTable: Sendable {
     /// The one table of the process: a service shared by two trees has one state.
     static let shared = ServiceTable()
 
-    /// A class so a lookup copies one reference, not a weak reference and a dictionary.
-    private final class Entry: @unchecked Sendable {  // safe: only touched under `storage`'s lock
+    /// What the table keeps of one service. A class so a lookup copies one reference, not a weak
+    /// reference and a dictionary; a tree's plan keeps its services' records, so the coordinator's
+    /// state writes need no lookup at all.
+    final class Record: @unchecked Sendable {  // safe: fields only touched under `storage`'s lock
         // @unchecked Sendable: every field is read and written only inside `storage.withLock`
-        // (the `Locked` pthread mutex of this table); entries never escape that closure.
+        // (the `Locked` pthread mutex of this table); a record handed out is opaque outside it.
         weak var object: (any Service)?
         let id: ServiceID
         var state: ServiceState = .idle
@@ -23,7 +25,7 @@ final class ServiceTable: Sendable {
     }
 
     private struct Storage {
-        var entries: [ObjectIdentifier: Entry] = [:]
+        var entries: [ObjectIdentifier: Record] = [:]
         var lastNumber = 0
         var nextTaskToken = 0
         var pruneAt = 1024
@@ -33,22 +35,48 @@ final class ServiceTable: Sendable {
 
     /// The identity of a service, given a number the first time the instance is seen.
     func identify(_ service: any Service) -> ServiceID {
+        register(service).id
+    }
+
+    /// The identity and the record of a service, made the first time the instance is seen.
+    func register(_ service: any Service) -> (id: ServiceID, record: Record) {
         let key = ObjectIdentifier(service)
-        if let id = storage.withLock({ $0.entries[key].flatMap { $0.object === service ? $0.id : nil } }) {
-            return id
+        let known: Record? = storage.withLock { storage in
+            guard let record = storage.entries[key], record.object === service else { return nil }
+            return record
         }
+        if let known { return (known.id, known) }
         // Read the user's `name` outside the lock: it is their code.
         let name = service.name
-        return storage.withLock { storage in
-            if let entry = storage.entries[key], entry.object === service { return entry.id }
+        let record: Record = storage.withLock { storage in
+            if let record = storage.entries[key], record.object === service { return record }
             storage.lastNumber += 1
-            let id = ServiceID(name: name, number: storage.lastNumber)
-            storage.entries[key] = Entry(object: service, id: id)
+            let record = Record(object: service, id: ServiceID(name: name, number: storage.lastNumber))
+            storage.entries[key] = record
             if storage.entries.count >= storage.pruneAt {
                 storage.entries = storage.entries.filter { $0.value.object != nil }
                 storage.pruneAt = max(1024, storage.entries.count * 2)
             }
-            return id
+            return record
+        }
+        return (record.id, record)
+    }
+
+    /// The state in a record a plan holds (its service is alive, so the record is current).
+    func state(of record: Record) -> ServiceState {
+        storage.withLock { _ in record.state }
+    }
+
+    /// Records a transition's new state, for synchronous readers, without a lookup.
+    func setState(_ state: ServiceState, of record: Record) {
+        storage.withLock { _ in record.state = state }
+    }
+
+    /// Takes the background tasks out of a record a plan holds, for the stop to cancel and await.
+    func takeTasks(of record: Record) -> [Task<Void, Never>] {
+        storage.withLock { _ in
+            defer { record.tasks = [:] }
+            return Array(record.tasks.values)
         }
     }
 
@@ -66,14 +94,6 @@ final class ServiceTable: Sendable {
         storage.withLock { storage in
             guard let entry = storage.entries[ObjectIdentifier(service)], entry.object === service else { return .idle }
             return entry.state
-        }
-    }
-
-    /// Records a transition's new state, for synchronous readers.
-    func setState(_ state: ServiceState, of service: any Service) {
-        storage.withLock { storage in
-            let key = ObjectIdentifier(service)
-            if storage.entries[key]?.object === service { storage.entries[key]!.state = state }
         }
     }
 
@@ -111,16 +131,6 @@ final class ServiceTable: Sendable {
 
     private func removeTask(_ token: Int, key: ObjectIdentifier) {
         _ = storage.withLock { $0.entries[key]?.tasks.removeValue(forKey: token) }
-    }
-
-    /// Takes the service's background tasks out of the table, for the stop to cancel and await.
-    func takeTasks(of service: any Service) -> [Task<Void, Never>] {
-        storage.withLock { storage in
-            let key = ObjectIdentifier(service)
-            guard storage.entries[key]?.object === service, let tasks = storage.entries[key]?.tasks else { return [] }
-            storage.entries[key]!.tasks = [:]
-            return Array(tasks.values)
-        }
     }
 
     /// How many entries still name a live service: for leak tests.

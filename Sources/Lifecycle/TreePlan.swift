@@ -11,16 +11,19 @@ struct TreePlan: Sendable {
     final class Node: Sendable {
         let service: any Service
         let id: ServiceID
+        /// The service's record in ``ServiceTable``: state writes go straight to it.
+        let record: ServiceTable.Record
         let stages: [[Int]]
         let startTimeout: Duration?
         let gracefulShutdownTimeout: Duration
 
         init(
-            service: any Service, id: ServiceID, stages: [[Int]], startTimeout: Duration?,
-            gracefulShutdownTimeout: Duration
+            service: any Service, id: ServiceID, record: ServiceTable.Record, stages: [[Int]],
+            startTimeout: Duration?, gracefulShutdownTimeout: Duration
         ) {
             self.service = service
             self.id = id
+            self.record = record
             self.stages = stages
             self.startTimeout = startTimeout
             self.gracefulShutdownTimeout = gracefulShutdownTimeout
@@ -39,16 +42,22 @@ struct TreePlan: Sendable {
     ///
     /// - Throws: ``LifecycleError/dependencyCycle(_:)``, ``LifecycleError/emptyParallel(in:)`` or
     ///   ``LifecycleError/invalidTimeout(_:_:)``, before anything has started.
-    init(root: any Service, identify: (any Service) -> ServiceID) throws(LifecycleError) {
-        var found = DiscoveryOrder<any Service>()
-        func index(of service: any Service) -> Int { found.index(of: service, id: identify(service)) }
+    init(
+        root: any Service,
+        register: (any Service) -> (id: ServiceID, record: ServiceTable.Record) = { ServiceTable.shared.register($0) }
+    ) throws(LifecycleError) {
+        var found = DiscoveryOrder<(service: any Service, record: ServiceTable.Record)>()
+        func index(of service: any Service) -> Int {
+            let (id, record) = register(service)
+            return found.index(of: (service, record), id: id)
+        }
 
         // Discover every node breadth-first, reading each service's dependencies once.
         _ = index(of: root)
         var nodes: [Node] = []
         var next = 0
         while next < found.services.count {
-            let service = found.services[next]
+            let (service, record) = found.services[next]
             let id = found.ids[next]
             let stages = service.dependencies.stages
             if stages.contains(where: \.isEmpty) { throw .emptyParallel(in: id) }
@@ -58,7 +67,7 @@ struct TreePlan: Sendable {
             if let startLimit, startLimit <= .zero { throw .invalidTimeout(id, startLimit) }
             nodes.append(
                 Node(
-                    service: service, id: id, stages: stages.map { $0.map(index(of:)) },
+                    service: service, id: id, record: record, stages: stages.map { $0.map(index(of:)) },
                     startTimeout: startLimit, gracefulShutdownTimeout: grace))
             next += 1
         }

@@ -32,7 +32,7 @@ final class Node: Service, @unchecked Sendable {
         let a = Node("a")
         a.next = [a]
         #expect(throws: LifecycleError.dependencyCycle([a.serviceID, a.serviceID])) {
-            try TreePlan(root: a) { $0.serviceID }
+            try TreePlan(root: a)
         }
     }
 
@@ -40,14 +40,14 @@ final class Node: Service, @unchecked Sendable {
         let nodes = (0..<50).map { Node("n\($0)") }
         for (node, next) in zip(nodes, nodes.dropFirst()) { node.next = [next] }
         nodes.last!.next = [nodes[10]]
-        let error = #expect(throws: LifecycleError.self) { try TreePlan(root: nodes[0]) { $0.serviceID } }
+        let error = #expect(throws: LifecycleError.self) { try TreePlan(root: nodes[0]) }
         #expect(error == .dependencyCycle(nodes[10...].map(\.serviceID) + [nodes[10].serviceID]))
         #expect(error?.description.contains("n10 → n11") == true)
     }
 
     @Test func anEmptyParallelIsRefusedNamingTheService() {
         let root = ClosureService(name: "root", dependencies: [Parallel()])
-        #expect(throws: LifecycleError.emptyParallel(in: root.serviceID)) { try TreePlan(root: root) { $0.serviceID } }
+        #expect(throws: LifecycleError.emptyParallel(in: root.serviceID)) { try TreePlan(root: root) }
     }
 
     @Test(arguments: [Duration.zero, .seconds(-1)])
@@ -59,7 +59,7 @@ final class Node: Service, @unchecked Sendable {
         }
         let service = Impatient(limit)
         #expect(throws: LifecycleError.invalidTimeout(service.serviceID, limit)) {
-            try TreePlan(root: service) { $0.serviceID }
+            try TreePlan(root: service)
         }
     }
 
@@ -74,14 +74,14 @@ final class Node: Service, @unchecked Sendable {
                 ClosureService(name: "l\(depth)b", dependencies: deps),
             ]
         }
-        let plan = try TreePlan(root: ClosureService(name: "root", dependencies: [Parallel(layer)])) { $0.serviceID }
+        let plan = try TreePlan(root: ClosureService(name: "root", dependencies: [Parallel(layer)]))
         #expect(plan.nodes.count == 1 + 20 + 1)
     }
 
     @Test func aTreeTenThousandDeepIsPlannedWithoutDeepRecursion() throws {
         var service: any Service = ClosureService(name: "leaf")
         for depth in 0..<10_000 { service = ClosureService(name: "d\(depth)", dependencies: [service]) }
-        let plan = try TreePlan(root: service) { $0.serviceID }
+        let plan = try TreePlan(root: service)
         #expect(plan.nodes.count == 10_001)
     }
 }
