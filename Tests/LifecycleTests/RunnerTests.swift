@@ -191,3 +191,25 @@ final class SlowObserver: LifecycleObserver {
         #expect(service.state == .stopped)
     }
 }
+
+/// An actor as a service (DESIGN §1): its requirements that are not async are `nonisolated`.
+actor CounterService: Service {
+    nonisolated let name = "counter"
+    nonisolated var dependencies: Dependencies { [] }
+    private(set) var starts = 0
+    private(set) var stops = 0
+    func start() async throws { starts += 1 }
+    func stop() async throws { stops += 1 }
+}
+
+@Suite struct ActorServiceTests {
+    @Test func anActorCanBeAService() async throws {
+        let counter = CounterService()
+        try await withRunning(counter) { counter in
+            #expect(counter.isRunning)
+            #expect(await counter.starts == 1)
+        }
+        #expect(await counter.stops == 1)
+        #expect(counter.state == .stopped)
+    }
+}
