@@ -117,12 +117,9 @@ extension Coordinator {
             emit(try entry.machine.dependenciesStarted(), of: node, for: runner)
             try await Self.callStart(node, clock: runner.clock)
         } catch {
-            if entry.machine.state == .starting {
-                do {
-                    emit(try entry.machine.startFailed(), of: node, for: runner, error: error)
-                } catch {}  // `starting → failed` is always legal
-            } else {
-                entry.machine.dependenciesFailed()
+            // `starting → failed` when `start()` was called; nothing to emit when it never was.
+            if let failed = try? entry.machine.startAttemptFailed() {
+                emit(failed, of: node, for: runner, error: error)
             }
             // Waiters learn the outcome now, before the awaits below let a new start begin.
             endStart(of: id, with: error)

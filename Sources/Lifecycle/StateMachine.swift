@@ -99,6 +99,21 @@ struct StateMachine: Sendable {
         return try move(to: .failed)
     }
 
+    /// A start attempt ended in an error: before `start()` was called (the machine still waits for
+    /// its dependencies, nothing to emit) or from `start()` itself (`starting → failed`, returned).
+    mutating func startAttemptFailed() throws(LifecycleError) -> Transition? {
+        switch state {
+        case .starting:
+            return try startFailed()
+        case .idle, .stopped, .failed:
+            // `dependenciesStarted()` refused or never came: no transition happened.
+            dependenciesFailed()
+            return nil
+        case .running, .stopping:
+            throw .illegalTransition(service, from: state, to: .failed)
+        }
+    }
+
     /// A holder lets the service go (its dependent stopped, or its runner stops).
     mutating func releaseRequested() throws(LifecycleError) -> ReleaseAction {
         guard state == .running, holders > 0 else {

@@ -65,6 +65,22 @@ import Testing
         #expect(!machine.isAcquiring)
     }
 
+    @Test func aStartAttemptThatFailedAfterStartWasCalledIsATransition() throws {
+        var machine = StateMachine(service: id)
+        _ = machine.acquireRequested()
+        _ = try machine.dependenciesStarted()
+        #expect(try machine.startAttemptFailed() == Transition(from: .starting, to: .failed))
+        #expect(machine.holders == 0)
+    }
+
+    @Test func aStartAttemptThatFailedBeforeStartWasCalledEmitsNothing() throws {
+        var machine = StateMachine(service: id)
+        _ = machine.acquireRequested()
+        #expect(try machine.startAttemptFailed() == nil)
+        #expect(machine.state == .idle)
+        #expect(!machine.isAcquiring)
+    }
+
     @Test func aFailedOrStoppedServiceCanStartAgain() throws {
         for state in [ServiceState.failed, .stopped] {
             var machine = StateMachine(service: id, state: state)
