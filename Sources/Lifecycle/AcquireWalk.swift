@@ -129,6 +129,8 @@ extension Coordinator {
         do {
             emit(try entry.machine.startReturned(), of: node, for: runner)
         } catch {
+            // The table refused (a defect, reported): the waiters still learn it, nobody waits forever.
+            endStart(of: id, with: error)
             return .failure(error)
         }
         endStart(of: id, with: nil)

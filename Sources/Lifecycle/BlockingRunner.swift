@@ -96,11 +96,7 @@ public final class BlockingRunner {
         case .running:
             phase = .stopped
         }
-        let rootState = root.state
-        hub.emit(
-            LifecycleEvent(
-                service: rootID, from: rootState, to: rootState, time: clock.elapsed(), kind: .stopRequested(.requested)
-            ))
+        hub.emit(.stopRequested(.requested, root: rootID, state: root.state, time: clock.elapsed()))
         var errors: [any Error] = []
         if let plan {
             errors = BlockingCoordinator.release([(plan, 0)], emit: emit)

@@ -7,9 +7,9 @@ enum DeadlineOutcome: Sendable {
 
 /// Runs `operation` against a time limit on the user's clock, and abandons it when the limit wins.
 ///
-/// The operation runs in a task of its own so that a `start()` or `stop()` that ignores
-/// cancellation cannot hold the lifecycle: when the limit passes, the task is cancelled and left
-/// behind (DESIGN §4, "shutdown never hangs on one service"). Cancelling the caller cancels the
+/// Used for `startTimeout` (stops have one watchdog per walk instead, see `ReleaseWalk.swift`). The
+/// operation runs in a task of its own so that a `start()` that ignores cancellation cannot hold the
+/// lifecycle: when the limit passes, the task is cancelled and left behind (DESIGN §4). Cancelling the caller cancels the
 /// operation, and an operation begun by an already-cancelled caller starts cancelled.
 func runWithDeadline(
     _ limit: Duration, clock: LifecycleClock, _ operation: @escaping @Sendable () async throws -> Void

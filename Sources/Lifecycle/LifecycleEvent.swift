@@ -64,6 +64,11 @@ public struct LifecycleEvent: Sendable, CustomStringConvertible {
         self.kind = kind
     }
 
+    /// The event saying why the tree under `root` stops; it changes no state, so `from == to == state`.
+    static func stopRequested(_ cause: StopCause, root: ServiceID, state: ServiceState, time: Duration) -> Self {
+        LifecycleEvent(service: root, from: state, to: state, time: time, kind: .stopRequested(cause))
+    }
+
     /// Whether the event moved a state (`from != to`).
     public var isTransition: Bool { kind == .transition }
 

@@ -254,6 +254,11 @@ public final class ServiceRunner: Sendable {
         hub.emit(event())
     }
 
+    /// Emits why the tree stops, on the root, in its current state.
+    private func emitCause(_ cause: StopCause) {
+        emit(.stopRequested(cause, root: rootID, state: root.state, time: clock.elapsed()))
+    }
+
     /// The tree failed (a background task threw): record the failure, request the stop, wake `wait()` with it.
     func fail(_ error: any Error) {
         requestStop(cause: .failure, failure: error)
@@ -275,10 +280,7 @@ public final class ServiceRunner: Sendable {
                 return (Array(state.waiters.values), state.startTask)
             }
         guard let woken else { return false }
-        let rootState = root.state
-        emit(
-            LifecycleEvent(
-                service: rootID, from: rootState, to: rootState, time: clock.elapsed(), kind: .stopRequested(cause)))
+        emitCause(cause)
         woken.start?.cancel()
         for waiter in woken.waiters {
             if let failure { waiter.resume(throwing: failure) } else { waiter.resume() }
@@ -317,11 +319,7 @@ public final class ServiceRunner: Sendable {
             return (state.stopTask, state.startTask, Array(state.rollbacks.values))
         }
         for rollback in rollbacks { rollback.cancel() }
-        let rootState = root.state
-        emit(
-            LifecycleEvent(
-                service: rootID, from: rootState, to: rootState, time: clock.elapsed(),
-                kind: .stopRequested(.escalation(signal))))
+        emitCause(.escalation(signal))
         stopTask?.cancel()
         startTask?.cancel()
     }

@@ -133,8 +133,4 @@ final class ServiceTable: Sendable {
         _ = storage.withLock { $0.entries[key]?.tasks.removeValue(forKey: token) }
     }
 
-    /// How many entries still name a live service: for leak tests.
-    var liveEntryCount: Int {
-        storage.withLock { $0.entries.values.count { $0.object != nil } }
-    }
 }
