@@ -85,20 +85,10 @@ func runOnce(_ benchCase: Case) async throws -> Duration {
         let (root, all) = Shape(rawValue: benchCase.shape)!.build(benchCase.count)
         let elapsed = try await clock.measure {
             let runner = ServiceRunner(root, signals: [])
-            var consumer: Task<Int, Never>?
-            if benchCase.events {
-                let events = runner.events()
-                consumer = Task {
-                    var received = 0
-                    for await _ in events { received += 1 }
-                    return received
-                }
-            }
+            let consumer = benchCase.events ? consume(runner.events()) : nil
             try await runner.start()
             try await runner.stop()
-            if let received = await consumer?.value, received < 4 * benchCase.count {
-                fatalError("the consumer saw \(received) events for \(benchCase.count) services")
-            }
+            await check(consumer, saw: benchCase.count)
         }
         withExtendedLifetime(all) {}
         return elapsed
@@ -106,20 +96,10 @@ func runOnce(_ benchCase: Case) async throws -> Duration {
         let (root, all) = Shape(rawValue: benchCase.shape)!.buildBlocking(benchCase.count)
         let elapsed = try await clock.measure {
             let runner = BlockingRunner(root)
-            var consumer: Task<Int, Never>?
-            if benchCase.events {
-                let events = runner.events()
-                consumer = Task {
-                    var received = 0
-                    for await _ in events { received += 1 }
-                    return received
-                }
-            }
+            let consumer = benchCase.events ? consume(runner.events()) : nil
             try runner.start()
             try runner.stop()
-            if let received = await consumer?.value, received < 4 * benchCase.count {
-                fatalError("the consumer saw \(received) events for \(benchCase.count) services")
-            }
+            await check(consumer, saw: benchCase.count)
         }
         withExtendedLifetime(all) {}
         return elapsed
@@ -130,6 +110,22 @@ func runOnce(_ benchCase: Case) async throws -> Duration {
         case "parallel-sleep": return try await parallelSleepStart(benchCase.count)
         default: return try await stopReaction(benchCase.count)
         }
+    }
+}
+
+/// A live consumer of every event, counting them.
+func consume(_ events: AsyncStream<LifecycleEvent>) -> Task<Int, Never> {
+    Task {
+        var received = 0
+        for await _ in events { received += 1 }
+        return received
+    }
+}
+
+/// Waits for the consumer and checks it saw every event: four transitions per service, and more.
+func check(_ consumer: Task<Int, Never>?, saw services: Int) async {
+    if let received = await consumer?.value, received < 4 * services {
+        fatalError("the consumer saw \(received) events for \(services) services")
     }
 }
 

@@ -129,13 +129,6 @@ struct RandomBlockingTrees {
             if !violations.isEmpty { failures.append((seed, violations)) }
         }
         print("blocking fault injection, \(count) seeds from \(first):\n\(total)")
-        for (seed, violations) in failures {
-            Issue.record(
-                """
-                seed \(seed) broke \(violations.count) invariant(s); rerun with \
-                LIFECYCLE_FAULT_SEED=\(seed) LIFECYCLE_FAULT_TREES=1 swift test --filter BlockingFaultInjection
-                \(violations.prefix(10).joined(separator: "\\n"))
-                """)
-        }
+        FaultSettings.record(failures, filter: "BlockingFaultInjection")
     }
 }

@@ -84,14 +84,7 @@ import Testing
             }
         }
         print("async fault injection, seeds \(first)..<\(next):\n\(total)")
-        for (seed, violations) in failures {
-            Issue.record(
-                """
-                seed \(seed) broke \(violations.count) invariant(s); rerun with \
-                LIFECYCLE_FAULT_SEED=\(seed) LIFECYCLE_FAULT_TREES=1 swift test --filter FaultInjection
-                \(violations.prefix(10).joined(separator: "\n"))
-                """)
-        }
+        FaultSettings.record(failures, filter: "FaultInjection")
     }
 
     /// Seeds that once broke an invariant: a holder inheriting another holder's cancellation (6390,

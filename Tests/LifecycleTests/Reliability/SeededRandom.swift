@@ -1,3 +1,5 @@
+import Testing
+
 /// SplitMix64: a small, fast, seeded generator, so every random tree can be built again from its seed.
 struct SeededRandom: RandomNumberGenerator {
     private var state: UInt64
@@ -22,6 +24,18 @@ enum FaultSettings {
     static var firstSeed: UInt64 { environment("LIFECYCLE_FAULT_SEED").flatMap(UInt64.init) ?? 1 }
     /// `LIFECYCLE_FAULT_TREES`: how many random trees to run (default 2,000; 100,000 for a long run).
     static var treeCount: Int { environment("LIFECYCLE_FAULT_TREES").flatMap(Int.init) ?? 2_000 }
+
+    /// Records one issue per failing seed, with the command that runs that tree again alone.
+    static func record(_ failures: [(seed: UInt64, violations: [String])], filter: String) {
+        for (seed, violations) in failures {
+            Issue.record(
+                """
+                seed \(seed) broke \(violations.count) invariant(s); rerun with \
+                LIFECYCLE_FAULT_SEED=\(seed) LIFECYCLE_FAULT_TREES=1 swift test --filter \(filter)
+                \(violations.prefix(10).joined(separator: "\n"))
+                """)
+        }
+    }
 
     private static func environment(_ name: String) -> String? {
         guard let value = getenv(name) else { return nil }
