@@ -104,7 +104,7 @@ extension InvariantCheck {
             calls.compactMap { entry -> String? in
                 let faults = trees.faults[entry.service]
                 switch entry.kind {
-                case .startThrew where faults.startThrows: return "start \(entry.service)"
+                case .startThrew where faults.startThrows || faults.firstStartThrows: return "start \(entry.service)"
                 case .stopThrew where faults.stopThrows: return "stop \(entry.service)"
                 case .taskThrew: return "task \(entry.service) \(entry.life)"
                 default: return nil

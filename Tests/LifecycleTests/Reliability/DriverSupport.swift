@@ -32,20 +32,33 @@ extension LifecycleEvent {
 }
 
 /// The continuous clock, except that some of its readings take a while (50 to 400 µs), as on a
-/// loaded machine: every window between a decision and the event that tells it grows.
+/// loaded machine: every window between a decision and the event that tells it grows. Armed (at
+/// the moment a tree is asked to stop from several threads), its next reading takes 0.5 to 2 ms:
+/// the thread that made the first request is as if preempted before it tells the stop's cause.
 struct SlowClock: Clock {
     typealias Duration = Swift.Duration
     typealias Instant = ContinuousClock.Instant
 
-    private let random: Locked<SeededRandom>?
+    private let state: Locked<(random: SeededRandom, armed: Int)>?
 
     init(seed: UInt64, isSlow: Bool) {
-        random = isSlow ? Locked(SeededRandom(seed: seed ^ 0xC10C_C10C)) : nil
+        state = isSlow ? Locked((SeededRandom(seed: seed ^ 0xC10C_C10C), 0)) : nil
+    }
+
+    /// Makes the next `readings` readings slow.
+    func arm(readings: Int) {
+        state?.withLock { $0.armed = readings }
     }
 
     var now: Instant {
-        if let random {
-            let pause = random.withLock { random in random.chance(20) ? Int.random(in: 50...400, using: &random) : 0 }
+        if let state {
+            let pause = state.withLock { state -> Int in
+                if state.armed > 0 {
+                    state.armed -= 1
+                    return Int.random(in: 500...2_000, using: &state.random)
+                }
+                return state.random.chance(20) ? Int.random(in: 50...400, using: &state.random) : 0
+            }
             if pause > 0 { usleep(UInt32(pause)) }
         }
         return ContinuousClock.now
@@ -173,9 +186,14 @@ private func reportCrash(_ number: Int32) {
         }
     }
     put("\nfault injection: the process crashed with these seeds in flight:")
-    for slot in 0..<CrashReport.slotCount where CrashReport.slots[slot] != 0 {
+    for slot in 0..<(CrashReport.slotCount - 1) where CrashReport.slots[slot] != 0 {
         put(" ")
         put(CrashReport.slots[slot])
+    }
+    if CrashReport.slots[CrashReport.slotCount - 1] != 0 {
+        put(" (blocking suite: ")
+        put(CrashReport.slots[CrashReport.slotCount - 1])
+        put(")")
     }
     put("\nrerun one with LIFECYCLE_FAULT_SEED=N LIFECYCLE_FAULT_TREES=1 swift test --filter FaultInjection\n")
     _ = write(2, buffer, length)

@@ -107,7 +107,7 @@ struct DrivingPlan: Sendable {
                 fault.hugeGracefulShutdownTimeout = which != 0
             }
             let inner = InnerStop.allCases.randomElement(using: &random)!
-            if random.chance(2), !isShared, !(inner == .fromStart && fault.startIgnoresCancellation),
+            if random.chance(3), !isShared, !(inner == .fromStart && fault.startIgnoresCancellation),
                 FaultSettings.includes(.innerStops)
             {
                 fault.stopsItsTree = inner
@@ -148,14 +148,27 @@ struct DrivingPlan: Sendable {
             trees[1].stopAfter = .milliseconds(Int.random(in: 60...150, using: &random))
             let shared = faults.indices.filter { owner[$0] == nil }
             let late = RandomTrees.limit * Double.random(in: 1.5...4, using: &random)
-            if random.chance(60), let restarted = shared.randomElement(using: &random),
-                FaultSettings.includes(.stubbornStop)
-            {
-                faults[restarted].stopHangs = false
-                faults[restarted].hugeStartTimeout = false
-                faults[restarted].hugeGracefulShutdownTimeout = false
-                faults[restarted].stopIgnoresCancellationFor = late
-                faults[restarted].taskFirst = true
+            let scenario = Int.random(in: 0..<100, using: &random)
+            let taskDelay = trees[1].startDelay + .microseconds(Int.random(in: 2_000...20_000, using: &random))
+            if let restarted = shared.randomElement(using: &random) {
+                if scenario < 50, FaultSettings.includes(.stubbornStop) {
+                    // The first tree's stop of it is abandoned; the second tree starts it again
+                    // while that stop() still runs, and that stop() returns during the new life.
+                    faults[restarted].stopHangs = false
+                    faults[restarted].hugeStartTimeout = false
+                    faults[restarted].hugeGracefulShutdownTimeout = false
+                    faults[restarted].stopIgnoresCancellationFor = late
+                    faults[restarted].taskFirst = true
+                    faults[restarted].taskThrowsAfter = nil
+                } else if scenario < 80, FaultSettings.includes(.tasksInStart) {
+                    // Its first start adds a task, then throws; the second tree starts it again,
+                    // and the first start's task throws during the new life.
+                    faults[restarted].startThrows = false
+                    faults[restarted].startHangs = false
+                    faults[restarted].firstStartThrows = true
+                    faults[restarted].taskFirst = true
+                    faults[restarted].taskThrowsAfter = taskDelay
+                }
             }
         }
         slowClock = random.chance(25) && FaultSettings.includes(.slowClock)

@@ -115,6 +115,8 @@ enum InnerStop: Sendable, CaseIterable, CustomStringConvertible {
 /// The faults one service carries.
 struct Faults: Sendable, CustomStringConvertible {
     var startThrows = false
+    /// Only the first `start()` throws (a later one, by the other tree, succeeds).
+    var firstStartThrows = false
     var startHangs = false  // until cancelled by its startTimeout
     var stopThrows = false
     var stopHangs = false  // until cancelled by its gracefulShutdownTimeout
@@ -142,6 +144,7 @@ struct Faults: Sendable, CustomStringConvertible {
     var description: String {
         var parts: [String] = []
         if startThrows { parts.append("start throws") }
+        if firstStartThrows { parts.append("first start throws") }
         if startHangs { parts.append("start hangs") }
         if stopThrows { parts.append("stop throws") }
         if stopHangs { parts.append("stop hangs") }
@@ -206,13 +209,23 @@ final class FaultService: Service {
         recorder.record(index, .startCalled, life: life)
         for _ in 0..<faults.yields { await Task.yield() }
         do {
-            if faults.taskFirst { try addRecordedTask(life: life) { try await Self.sleepUntilCancelled() } }
+            if faults.taskFirst {
+                // Runs until cancelled, or, with a task fault, throws it after its delay.
+                let delay = faults.taskThrowsAfter
+                try addRecordedTask(life: life) { [index] in
+                    guard let delay else { return try await Self.sleepUntilCancelled() }
+                    try await Task.sleep(for: delay)
+                    throw InjectedFault(index: index, kind: .task, life: life)
+                }
+            }
             if faults.startIgnoresCancellation { await ignoreCancellation(life: life) }
             if let delay = faults.startSleeps { try await Task.sleep(for: delay) }
             if faults.startHangs { try await Self.sleepUntilCancelled() }
-            if faults.startThrows { throw InjectedFault(index: index, kind: .start, life: life) }
+            if faults.startThrows || (faults.firstStartThrows && life == 1) {
+                throw InjectedFault(index: index, kind: .start, life: life)
+            }
             if faults.stopsItsTree == .fromStart { await stopTree(life: life) }
-            if let delay = faults.taskThrowsAfter {
+            if let delay = faults.taskThrowsAfter, !faults.taskFirst {
                 try addRecordedTask(life: life) { [index] in
                     try await Task.sleep(for: delay)
                     throw InjectedFault(index: index, kind: .task, life: life)

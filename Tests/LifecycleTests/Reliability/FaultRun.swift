@@ -231,6 +231,7 @@ final class FaultRun: Sendable {
     private func launchStops(_ tree: Int, _ actions: [StopAction]) async {
         let runner = runners[tree]!
         await startHasBegun(tree)
+        if actions.count > 1 { clock.arm(readings: 1) }
         for action in actions {
             switch action {
             case .request:

@@ -76,7 +76,7 @@ struct FaultStatistics: CustomStringConvertible {
             let fault = faults[entry.service]
             switch entry.kind {
             case .startCalled where fault.startHangs: self[.startTimedOut] += 1
-            case .startThrew where fault.startThrows: self[.startThrew] += 1
+            case .startThrew where fault.startThrows || fault.firstStartThrows: self[.startThrew] += 1
             case .stopCalled where fault.stopHangs: self[.stopTimedOut] += 1
             case .stopThrew where fault.stopThrows: self[.stopThrew] += 1
             case .taskThrew: self[.taskThrew] += 1
@@ -131,7 +131,7 @@ struct FaultStatistics: CustomStringConvertible {
                 guard kinds.firstIndex(of: .taskAdded)! < kinds.firstIndex(of: .startThrew)! else { continue }
                 if faults[service].startHangs {
                     self[.taskThenStartTimedOut] += 1
-                } else if faults[service].startThrows {
+                } else if faults[service].startThrows || faults[service].firstStartThrows {
                     self[.taskThenStartThrew] += 1
                 } else {
                     self[.taskThenStartCancelled] += 1

@@ -61,6 +61,14 @@ enum FaultSettings {
     /// Records one issue per failing seed, with the command that runs that tree again alone.
     static func record(_ failures: [(seed: UInt64, violations: [String])], filter: String) {
         if failures.count > 5 { Issue.record("\(failures.count) seeds broke invariants; the first five follow") }
+        var seedsByInvariant: [String: [UInt64]] = [:]
+        for (seed, violations) in failures {
+            let tags = Set(violations.map { $0.hasPrefix("[") ? String($0.prefix { $0 != "]" }) + "]" : "[§4 invariants]" })
+            for tag in tags { seedsByInvariant[tag, default: []].append(seed) }
+        }
+        for (tag, seeds) in seedsByInvariant.sorted(by: { $0.key < $1.key }) {
+            print("\(filter): \(tag) broken by seeds \(seeds.sorted().prefix(8).map(String.init).joined(separator: ", "))")
+        }
         for (seed, violations) in failures.prefix(5) {
             Issue.record(
                 """
