@@ -32,35 +32,36 @@ extension LifecycleEvent {
 }
 
 /// The continuous clock, except that some of its readings take a while (50 to 400 µs), as on a
-/// loaded machine: every window between a decision and the event that tells it grows. Armed (at
-/// the moment a tree is asked to stop from several threads), its next reading takes 0.5 to 2 ms:
+/// loaded machine: every window between a decision and the event that tells it grows. Armed (on
+/// every run, at the moment a tree is asked to stop from several threads), its next reading takes 0.5 to 2 ms:
 /// the thread that made the first request is as if preempted before it tells the stop's cause.
 struct SlowClock: Clock {
     typealias Duration = Swift.Duration
     typealias Instant = ContinuousClock.Instant
 
-    private let state: Locked<(random: SeededRandom, armed: Int)>?
+    private let state: Locked<(random: SeededRandom, armed: Int)>
+    private let isSlow: Bool
 
     init(seed: UInt64, isSlow: Bool) {
-        state = isSlow ? Locked((SeededRandom(seed: seed ^ 0xC10C_C10C), 0)) : nil
+        state = Locked((SeededRandom(seed: seed ^ 0xC10C_C10C), 0))
+        self.isSlow = isSlow
     }
 
-    /// Makes the next `readings` readings slow.
+    /// Makes the next `readings` readings slow (on any run, slow or not).
     func arm(readings: Int) {
-        state?.withLock { $0.armed = readings }
+        state.withLock { $0.armed = readings }
     }
 
     var now: Instant {
-        if let state {
-            let pause = state.withLock { state -> Int in
-                if state.armed > 0 {
-                    state.armed -= 1
-                    return Int.random(in: 500...2_000, using: &state.random)
-                }
-                return state.random.chance(20) ? Int.random(in: 50...400, using: &state.random) : 0
+        let pause = state.withLock { state -> Int in
+            if state.armed > 0 {
+                state.armed -= 1
+                return Int.random(in: 500...2_000, using: &state.random)
             }
-            if pause > 0 { usleep(UInt32(pause)) }
+            guard isSlow else { return 0 }
+            return state.random.chance(20) ? Int.random(in: 50...400, using: &state.random) : 0
         }
+        if pause > 0 { usleep(UInt32(pause)) }
         return ContinuousClock.now
     }
 

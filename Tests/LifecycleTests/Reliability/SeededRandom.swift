@@ -61,13 +61,18 @@ enum FaultSettings {
     /// Records one issue per failing seed, with the command that runs that tree again alone.
     static func record(_ failures: [(seed: UInt64, violations: [String])], filter: String) {
         if failures.count > 5 { Issue.record("\(failures.count) seeds broke invariants; the first five follow") }
-        var seedsByInvariant: [String: [UInt64]] = [:]
-        for (seed, violations) in failures {
-            let tags = Set(violations.map { $0.hasPrefix("[") ? String($0.prefix { $0 != "]" }) + "]" : "[§4 invariants]" })
-            for tag in tags { seedsByInvariant[tag, default: []].append(seed) }
+        // Per invariant: the first seeds that broke it, and how the first one did.
+        var byInvariant: [String: (seeds: [UInt64], first: String)] = [:]
+        for (seed, violations) in failures.sorted(by: { $0.seed < $1.seed }) {
+            for violation in violations {
+                let tag = violation.hasPrefix("[") ? String(violation.prefix { $0 != "]" }) + "]" : "[§4 invariants]"
+                if byInvariant[tag]?.seeds.last == seed { continue }
+                byInvariant[tag, default: ([], violation)].seeds.append(seed)
+            }
         }
-        for (tag, seeds) in seedsByInvariant.sorted(by: { $0.key < $1.key }) {
-            print("\(filter): \(tag) broken by seeds \(seeds.sorted().prefix(8).map(String.init).joined(separator: ", "))")
+        for (tag, found) in byInvariant.sorted(by: { $0.key < $1.key }) {
+            let seeds = found.seeds.prefix(8).map(String.init).joined(separator: ", ")
+            print("\(filter): \(tag) broken by seeds \(seeds)\n    first: \(found.first)")
         }
         for (seed, violations) in failures.prefix(5) {
             Issue.record(
