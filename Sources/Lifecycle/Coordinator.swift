@@ -74,10 +74,17 @@ actor Coordinator {
     }
 
     /// A background task of the service threw: every tree holding the service fails (DESIGN §4).
-    func backgroundTaskFailed(_ id: ServiceID, _ error: any Error) {
+    ///
+    /// A task of an earlier life of the service (one that outlived a failed start or an abandoned
+    /// stop) is ignored: it must never fail the trees of a later life.
+    func backgroundTaskFailed(_ id: ServiceID, life: Int, _ error: any Error) {
+        let holding = runners.values.filter { $0.plan.indices[id] != nil }
+        guard let record = held[id]?.node.record ?? holding.first.map({ $0.plan.nodes[$0.plan.indices[id]!].record }),
+            ServiceTable.shared.life(of: record) == life
+        else { return }
         let action = held[id]?.machine.taskFailed() ?? .report
         let state = held[id]?.machine.state ?? .stopped
-        for (runner, plan) in runners.values where plan.indices[id] != nil {
+        for (runner, _) in holding {
             runner.emit(
                 LifecycleEvent(
                     service: id, from: state, to: state, error: error, time: runner.clock.elapsed(), kind: .taskFailed))
@@ -87,16 +94,71 @@ actor Coordinator {
 
     // MARK: Starting
 
-    /// Calls `start()`, against the service's `startTimeout` when it has one.
-    nonisolated static func callStart(_ node: TreePlan.Node, clock: LifecycleClock) async throws {
-        guard let limit = node.startTimeout else {
-            return try await node.service.start()
-        }
+    /// Calls `start()` in a task of its own and waits for its outcome, against its `startTimeout`
+    /// when it has one.
+    ///
+    /// The walk waits for the outcome, never for the task: cancelling the caller cancels the
+    /// `start()`, and one that ignores it is abandoned after the service's `gracefulShutdownTimeout`,
+    /// or at once when the runner escalates (DESIGN §4). `life` is the life the start begins (see
+    /// ``ServiceTable/Record/life``): a start that returns after it was abandoned stops that life.
+    nonisolated static func callStart(_ node: TreePlan.Node, life: Int, for runner: ServiceRunner) async throws {
+        let attempt = StartAttempt()
         let service = node.service
-        switch await runWithDeadline(limit, clock: clock, { try await service.start() }) {
-        case .returned: return
-        case .threw(let error): throw error
-        case .timedOut: throw LifecycleError.startTimedOut(node.id, after: limit)
+        let runnerID = ObjectIdentifier(runner)
+        // Read before the task exists: a caller cancelled already must not let a quick start run as
+        // if it were not (the cancellation handler below reaches the task only after it began).
+        let startsCancelled = Task.isCancelled
+        let work = Task {
+            if startsCancelled { withUnsafeCurrentTask { $0?.cancel() } }
+            do {
+                try await ServiceRunner.$currentRunner.withValue(runnerID) { try await service.start() }
+                if !attempt.finish(.returned) { await stopLateStart(of: node, life: life) }
+            } catch {
+                attempt.finish(.threw(error))
+            }
+        }
+        let clock = runner.clock
+        let timer = node.startTimeout.map { limit in
+            Task {
+                do { try await clock.sleep(limit) } catch { return }  // cancelled: the start ended first
+                attempt.finish(.timedOut)
+            }
+        }
+        let outcome = await withTaskCancellationHandler {
+            await attempt.outcome()
+        } onCancel: {
+            work.cancel()
+            runner.startCancelled(attempt, grace: node.gracefulShutdownTimeout)
+        }
+        timer?.cancel()
+        switch outcome {
+        case .returned:
+            return
+        case .threw(let error):
+            throw error
+        case .timedOut:
+            work.cancel()
+            throw LifecycleError.startTimedOut(node.id, after: node.startTimeout ?? .zero)
+        case .abandoned:
+            throw LifecycleError.startAbandoned(node.id)
+        }
+    }
+
+    /// A `start()` returned after it was abandoned: its service is `failed` and no tree holds it, so
+    /// it is stopped at once, with its background tasks, unless a later life has begun meanwhile.
+    private nonisolated static func stopLateStart(of node: TreePlan.Node, life: Int) async {
+        guard ServiceTable.shared.life(of: node.record) == life else { return }
+        try? await node.service.stop()
+        let tasks = ServiceTable.shared.takeTasks(of: node.record, life: life)
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+    }
+
+    /// Waits for cancelled background tasks to end, for at most `limit` (a failed start's tasks, DESIGN §4).
+    nonisolated static func awaitEnded(_ tasks: [Task<Void, Never>], limit: Duration, clock: LifecycleClock) async {
+        guard !tasks.isEmpty else { return }
+        _ = await runWithDeadline(limit, clock: clock) {
+            for task in tasks { await task.value }
         }
     }
 
@@ -130,13 +192,16 @@ actor Coordinator {
 
     // MARK: Events
 
-    /// Publishes a transition: the synchronous state first, then the event.
+    /// Publishes a transition: the synchronous state first, then the event. Returns the service's
+    /// life (a new one on `→ starting`).
+    @discardableResult
     func emit(
         _ transition: Transition, of node: TreePlan.Node, for runner: ServiceRunner, error: (any Error)? = nil
-    ) {
-        ServiceTable.shared.setState(transition.to, of: node.record)
+    ) -> Int {
+        let life = ServiceTable.shared.setState(transition.to, of: node.record)
         runner.emit(
             LifecycleEvent(
                 service: node.id, from: transition.from, to: transition.to, error: error, time: runner.clock.elapsed()))
+        return life
     }
 }

@@ -8,13 +8,25 @@
 ///
 /// All methods are safe to call from any task or thread. A runner starts its tree once; to run the
 /// same services again, make a new runner (a stopped service may be started again).
+///
+/// A started tree keeps its runner alive until the tree has stopped: dropping the last reference
+/// to a runner whose tree runs neither stops the tree nor ends its event streams. The tree stops
+/// when someone calls ``stop()`` (or ``requestStop()`` with someone in ``run()``), or by itself when
+/// a background task fails; then its streams end and the runner is released.
 public final class ServiceRunner: Sendable {
+    /// The runner whose own work the current task does (a service's `start()` or `stop()`, a
+    /// background task added during a `start()`, an observer): ``stop()`` there must not wait for
+    /// the stop that waits for it.
+    @TaskLocal static var currentRunner: ObjectIdentifier?
+
     private enum Phase { case idle, starting, running, stopping, stopped }
 
     private struct State {
         var phase = Phase.idle
         var stopCause: StopCause?
         var failure: (any Error)?
+        /// The error the start ended with, unless a stop request ended it: `wait()` throws it.
+        var startFailure: (any Error)?
         var waiters: [Int: CheckedContinuation<Void, any Error>] = [:]
         var cancelledWaiters: Set<Int> = []
         var lastWaiter = 0
@@ -24,6 +36,8 @@ public final class ServiceRunner: Sendable {
         var isEscalated = false
         var rollbacks: [Int: Task<[any Error], Never>] = [:]
         var lastRollback = 0
+        /// Starts in flight that were cancelled: an escalation abandons them at once.
+        var cancelledStarts: [ObjectIdentifier: StartAttempt] = [:]
     }
 
     /// The root of the tree.
@@ -35,14 +49,16 @@ public final class ServiceRunner: Sendable {
     /// The signals `run()` turns into a stop.
     let signals: [Int32]
     private let hub = EventHub()
-    private let observerTasks: [Task<Void, Never>]
+    private let observers: ObserverTracker
     private let state = Locked(State())
 
     /// A runner for the tree under `service`.
     ///
     /// - Parameters:
     ///   - observers: consumers of the events; each is subscribed now, so it sees every event, and
-    ///     `run()`/`stop()` return only after each has consumed the last one.
+    ///     `run()`/`stop()` return only after each has consumed the last one. Once the stop escalates
+    ///     or the waiting task is cancelled, they wait at most ``observerGrace`` more, and
+    ///     ``observersStillConsuming`` names the ones left behind.
     ///   - signals: the signals `run()` turns into a graceful stop (a second one escalates); `[]` for none.
     ///   - clock: the clock of `startTimeout`, `gracefulShutdownTimeout` and event times.
     public init(
@@ -55,17 +71,31 @@ public final class ServiceRunner: Sendable {
         rootID = ServiceTable.shared.identify(service)
         self.clock = LifecycleClock(clock)
         self.signals = signals
-        let hub = self.hub
-        observerTasks = observers.map { observer in
+        let tracker = ObserverTracker(names: observers.map { String(describing: type(of: $0)) })
+        self.observers = tracker
+        for (index, observer) in observers.enumerated() {
             let stream = hub.subscribe()
-            return Task { await observer.observe(stream) }
+            Task { [id = ObjectIdentifier(self)] in
+                // An observer that calls `stop()` must not wait for the stop that waits for it.
+                await Self.$currentRunner.withValue(id) { await observer.observe(stream) }
+                tracker.finished(index)
+            }
         }
     }
 
     deinit {
-        // A runner dropped without stopping still ends its observers' streams.
+        // Reached by a runner never started, or after its tree stopped (a running tree keeps its
+        // runner alive): the streams end, if they have not already.
         hub.finish()
     }
+
+    /// How long observers may still take to consume the last events once the stop escalated or the
+    /// waiting task was cancelled, on the runner's clock.
+    public static let observerGrace = Duration.seconds(1)
+
+    /// The observers (their type names) that had not consumed the last event when the runner
+    /// stopped waiting for them, after an escalation or a cancellation; empty after a normal stop.
+    public var observersStillConsuming: [String] { observers.stillConsuming }
 
     // MARK: Starting and stopping
 
@@ -84,9 +114,12 @@ public final class ServiceRunner: Sendable {
             let task = Task {
                 do {
                     try await Coordinator.shared.start(self)
-                    self.state.withLock { $0.phase = .running }
+                    self.state.withLock { state in
+                        state.phase = .running
+                        state.cancelledStarts = [:]
+                    }
                 } catch {
-                    self.state.withLock { $0.phase = .stopped }
+                    self.startEnded(with: error)
                     throw error
                 }
             }
@@ -112,18 +145,34 @@ public final class ServiceRunner: Sendable {
     /// A start in flight is cancelled and rolled back first. Calling it again, or concurrently, waits
     /// for the same stop. Returns after the observers consumed the last event.
     ///
+    /// Called from the runner's own work (a service's `start()` or `stop()` in this tree, a
+    /// background task added during a `start()`, an observer), it requests the stop and returns at
+    /// once: waiting there would wait for itself. The stop (or the rollback of a start in flight)
+    /// then proceeds as for ``requestStop()``.
+    ///
     /// - Throws: the first error a `stop()` threw (or ``LifecycleError/stopTimedOut(_:after:)``), after
-    ///   every stop ran; ``LifecycleError/notStarted(_:)`` when the runner was never started.
+    ///   every stop ran; ``LifecycleError/notStarted(_:)`` when the runner was never started, and
+    ///   then the call has no effect.
     public func stop() async throws {
+        if Self.currentRunner == ObjectIdentifier(self) {
+            let isStarted = state.withLock { $0.phase != .idle }
+            guard isStarted else { throw LifecycleError.notStarted(rootID) }
+            requestStop()
+            return
+        }
         if let first = try await stopTree().first { throw first }
     }
 
     /// Performs (or joins) the stop and returns every error the stops threw.
+    ///
+    /// The request and the stop task are made under one lock, after the phase was checked: a refused
+    /// call records nothing, and the cause is emitted before the stop task exists (DESIGN §6).
     private func stopTree() async throws(LifecycleError) -> [any Error] {
-        requestStop(cause: .requested)
-        let task: Task<[any Error], Never> = try state.withLock { state throws(LifecycleError) in
+        let (task, woken): (Task<[any Error], Never>, Woken?) = try state.withLock {
+            state throws(LifecycleError) in
             guard state.phase != .idle else { throw .notStarted(rootID) }
-            if let task = state.stopTask { return task }
+            let woken = recordStop(cause: .requested, failure: nil, in: &state)
+            if let task = state.stopTask { return (task, woken) }
             let startTask = state.startTask
             let task = Task {
                 _ = await startTask?.result
@@ -143,8 +192,9 @@ public final class ServiceRunner: Sendable {
             state.stopTask = task
             // An escalation that came before the stop task existed still cancels it.
             if state.isEscalated { task.cancel() }
-            return task
+            return (task, woken)
         }
+        woken?.resume()
         return await task.value
     }
 
@@ -180,15 +230,16 @@ public final class ServiceRunner: Sendable {
             failure = stopErrors.first { !(isEscalated && $0 is CancellationError) }
         }
         // A background task that failed after the stop was requested is still loud (DESIGN §4).
-        if let failure = failure ?? state.withLock({ $0.failure }) { throw failure }
+        if let failure = failure ?? self.failure { throw failure }
     }
 
     /// Waits until a stop is requested or the tree fails.
     ///
     /// Returns at once when a stop was already requested or the tree has stopped.
     ///
-    /// - Throws: the failure that ended the tree (a background task's error), `CancellationError`
-    ///   when the waiting task is cancelled, ``LifecycleError/notStarted(_:)`` before `start()`.
+    /// - Throws: the failure that ended the tree (a background task's error, or the error its start
+    ///   failed with, also when the start fails while this waits), `CancellationError` when the
+    ///   waiting task is cancelled, ``LifecycleError/notStarted(_:)`` before `start()`.
     public func wait() async throws {
         let token = state.withLock { state in
             state.lastWaiter += 1
@@ -200,6 +251,7 @@ public final class ServiceRunner: Sendable {
                     if state.cancelledWaiters.remove(token) != nil { return .failure(CancellationError()) }
                     if let failure = state.failure { return .failure(failure) }
                     if state.phase == .idle { return .failure(LifecycleError.notStarted(rootID)) }
+                    if let failure = state.startFailure { return .failure(failure) }
                     if state.stopCause != nil || state.phase == .stopped { return .success(()) }
                     state.waiters[token] = continuation
                     return nil
@@ -254,38 +306,75 @@ public final class ServiceRunner: Sendable {
         hub.emit(event())
     }
 
-    /// Emits why the tree stops, on the root, in its current state.
-    private func emitCause(_ cause: StopCause) {
-        emit(.stopRequested(cause, root: rootID, state: root.state, time: clock.elapsed()))
-    }
-
-    /// The tree failed (a background task threw): record the failure, request the stop, wake `wait()` with it.
+    /// The tree failed (a background task threw): record the failure, request the stop, wake `wait()`
+    /// with it, and stop the tree even when nobody is in `run()` (DESIGN §4); a later `stop()` joins.
     func fail(_ error: any Error) {
         requestStop(cause: .failure, failure: error)
+        Task { _ = try? await self.stopTree() }
     }
 
     /// Records why the tree stops (first cause wins), emits it, cancels a start in flight, wakes `wait()`.
     ///
-    /// The failure and the cause are set under one lock, and the event is emitted before any waiter
-    /// wakes, so a `stop()` that a woken waiter calls can neither take the cause's place nor run ahead
-    /// of its event. Returns whether this call was the first request; a signal that was not escalates.
+    /// Returns whether this call was the first request; a signal that was not escalates.
     @discardableResult
     func requestStop(cause: StopCause, failure: (any Error)? = nil) -> Bool {
-        let woken: (waiters: [CheckedContinuation<Void, any Error>], start: Task<Void, any Error>?)? =
-            state.withLock { state in
-                if let failure, state.failure == nil { state.failure = failure }
-                guard state.stopCause == nil else { return nil }
-                state.stopCause = cause
-                defer { state.waiters = [:] }
-                return (Array(state.waiters.values), state.startTask)
-            }
-        guard let woken else { return false }
-        emitCause(cause)
-        woken.start?.cancel()
-        for waiter in woken.waiters {
-            if let failure { waiter.resume(throwing: failure) } else { waiter.resume() }
-        }
+        guard let woken = state.withLock({ recordStop(cause: cause, failure: failure, in: &$0) }) else { return false }
+        woken.resume()
         return true
+    }
+
+    /// What a first stop request must wake once the lock is released.
+    private struct Woken {
+        let waiters: [CheckedContinuation<Void, any Error>]
+        let start: Task<Void, any Error>?
+        let failure: (any Error)?
+
+        func resume() {
+            start?.cancel()
+            for waiter in waiters {
+                if let failure { waiter.resume(throwing: failure) } else { waiter.resume() }
+            }
+        }
+    }
+
+    /// Records a stop request inside the lock: the failure and the cause are set, and the cause is
+    /// emitted, under one lock, so no `stop()` on another thread can emit `running → stopping` (or
+    /// wake a waiter) before the cause (DESIGN §6). `nil` when a cause was recorded before.
+    private func recordStop(cause: StopCause, failure: (any Error)?, in state: inout State) -> Woken? {
+        if let failure, state.failure == nil { state.failure = failure }
+        guard state.stopCause == nil else { return nil }
+        state.stopCause = cause
+        emit(.stopRequested(cause, root: rootID, state: root.state, time: clock.elapsed()))
+        defer { state.waiters = [:] }
+        return Woken(waiters: Array(state.waiters.values), start: state.startTask, failure: failure)
+    }
+
+    /// The start ended in an error: record it for `wait()` (unless a stop request caused it) and hand it
+    /// to the waiters, so none waits for a tree that never ran.
+    private func startEnded(with error: any Error) {
+        let waiters: [CheckedContinuation<Void, any Error>] = state.withLock { state in
+            state.phase = .stopped
+            state.cancelledStarts = [:]
+            let isStopRequest = error is CancellationError && state.stopCause != nil
+            if !isStopRequest { state.startFailure = state.failure ?? error }
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        let failure = self.failure ?? error
+        for waiter in waiters { waiter.resume(throwing: failure) }
+    }
+
+    /// A start in flight was cancelled: it gets its grace time, or is abandoned at once after an escalation.
+    func startCancelled(_ attempt: StartAttempt, grace: Duration) {
+        let isEscalated = state.withLock { state in
+            if !state.isEscalated { state.cancelledStarts[ObjectIdentifier(attempt)] = attempt }
+            return state.isEscalated
+        }
+        if isEscalated {
+            attempt.finish(.abandoned)
+        } else {
+            attempt.cancelled(grace: grace, clock: clock)
+        }
     }
 
     /// Runs `operation` in a task of its own, untouched by the cancellation of the caller's task.
@@ -314,15 +403,32 @@ public final class ServiceRunner: Sendable {
     /// Also cancels the stop task created after this call, and makes `run()` count the stops'
     /// `CancellationError`s as the escalation's doing rather than as failures.
     func escalate(signal: Int32) {
-        let (stopTask, startTask, rollbacks) = state.withLock { state in
+        let (stopTask, startTask, rollbacks, starts) = state.withLock { state in
             state.isEscalated = true
-            return (state.stopTask, state.startTask, Array(state.rollbacks.values))
+            defer { state.cancelledStarts = [:] }
+            return (state.stopTask, state.startTask, Array(state.rollbacks.values), Array(state.cancelledStarts.values))
         }
         for rollback in rollbacks { rollback.cancel() }
-        emitCause(.escalation(signal))
+        emit(.stopRequested(.escalation(signal), root: rootID, state: root.state, time: clock.elapsed()))
         stopTask?.cancel()
         startTask?.cancel()
+        for start in starts { start.finish(.abandoned) }
+        giveUpOnObservers(after: Self.observerGrace)
     }
+
+    /// Bounds the wait for the observers: after `grace` on the runner's clock, stop waiting for them.
+    private func giveUpOnObservers(after grace: Duration) {
+        let observers = self.observers
+        let clock = self.clock
+        Task {
+            try? await clock.sleep(grace)
+            observers.giveUp()
+        }
+    }
+
+    /// The failure recorded for the tree (a background task's error), if any; `withRunning` throws it
+    /// as `run()` does.
+    var failure: (any Error)? { state.withLock { $0.failure } }
 
     /// Whether the stop so far was asked for (a request or a signal) rather than caused by a failure.
     private var isCleanStop: Bool {
@@ -335,9 +441,14 @@ public final class ServiceRunner: Sendable {
         }
     }
 
-    /// Ends the event streams and waits until every observer consumed the last event.
+    /// Ends the event streams and waits until every observer consumed the last event, or, after an
+    /// escalation or a cancellation of the waiting task, at most ``observerGrace`` more.
     private func finishEvents() async {
         hub.finish()
-        for task in observerTasks { await task.value }
+        await withTaskCancellationHandler {
+            await observers.waitForAll()
+        } onCancel: {
+            giveUpOnObservers(after: Self.observerGrace)
+        }
     }
 }
