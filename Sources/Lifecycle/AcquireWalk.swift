@@ -128,7 +128,7 @@ extension Coordinator {
             for task in tasks { task.cancel() }
             // Waiters learn the outcome now, before the awaits below let a new start begin.
             endStart(of: id, with: error)
-            await Self.awaitEnded(tasks, limit: node.gracefulShutdownTimeout, clock: runner.clock)
+            await Self.awaitEnded(tasks, limit: node.gracefulShutdownTimeout, for: runner)
             await rollBack(node.stages.map { .stage($0, plan) }, for: runner)
             return .failure(error)
         }
@@ -249,7 +249,7 @@ extension Coordinator {
             }
         }
         guard let firstError else { return .success(()) }
-        await Self.awaitEnded(leftoverTasks, limit: longestGrace, clock: runner.clock)
+        await Self.awaitEnded(leftoverTasks, limit: longestGrace, for: runner)
         if !started.isEmpty { await rollBack([.stage(started, plan)], for: runner) }
         return .failure(firstError)
     }

@@ -67,6 +67,12 @@ actor Coordinator {
         runners.values.first { $0.plan.indices[id] != nil }?.runner
     }
 
+    /// Whether the runner's tree holds the service now (for ``ServiceRunner/stop()`` called from a
+    /// background task of that service).
+    func runner(_ runner: ServiceRunner, holds id: ServiceID) -> Bool {
+        runners[ObjectIdentifier(runner)]?.plan.indices[id] != nil && held[id] != nil
+    }
+
     /// Whether the coordinator still keeps anything of the service (a record, or a runner holding it).
     func isTracking(_ id: ServiceID) -> Bool {
         held[id] != nil || startWaiters[id] != nil || stopWaiters[id] != nil
@@ -154,12 +160,19 @@ actor Coordinator {
         for task in tasks { await task.value }
     }
 
-    /// Waits for cancelled background tasks to end, for at most `limit` (a failed start's tasks, DESIGN §4).
-    nonisolated static func awaitEnded(_ tasks: [Task<Void, Never>], limit: Duration, clock: LifecycleClock) async {
+    /// Waits for cancelled background tasks to end (a failed start's tasks, DESIGN §4), for at most
+    /// `limit`, and no longer once the runner escalates.
+    nonisolated static func awaitEnded(_ tasks: [Task<Void, Never>], limit: Duration, for runner: ServiceRunner) async {
         guard !tasks.isEmpty else { return }
-        _ = await runWithDeadline(limit, clock: clock) {
+        let wait = StartAttempt()
+        let waiting = Task {
             for task in tasks { await task.value }
+            wait.finish(.returned)
         }
+        // Counted as a cancelled start: it gets `limit`, and an escalation ends it at once.
+        runner.startCancelled(wait, grace: limit)
+        _ = await wait.outcome()
+        waiting.cancel()
     }
 
     /// Hands the outcome of a start to the holders that waited for it.

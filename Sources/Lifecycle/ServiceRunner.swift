@@ -154,13 +154,23 @@ public final class ServiceRunner: Sendable {
     ///   every stop ran; ``LifecycleError/notStarted(_:)`` when the runner was never started, and
     ///   then the call has no effect.
     public func stop() async throws {
-        if Self.currentRunner == ObjectIdentifier(self) {
+        if await isOwnWork() {
             let isStarted = state.withLock { $0.phase != .idle }
             guard isStarted else { throw LifecycleError.notStarted(rootID) }
+            // Stop without waiting: also a tree nobody runs stops (as after a task failure).
             requestStop()
+            Task { _ = try? await self.stopTree() }
             return
         }
         if let first = try await stopTree().first { throw first }
+    }
+
+    /// Whether the calling task is work this runner's stop waits for: a `start()` or `stop()` of its
+    /// tree, an observer, or a background task of a service its tree holds.
+    private func isOwnWork() async -> Bool {
+        if Self.currentRunner == ObjectIdentifier(self) { return true }
+        guard let owner = ServiceTable.currentTaskOwner else { return false }
+        return await Coordinator.shared.runner(self, holds: owner)
     }
 
     /// Performs (or joins) the stop and returns every error the stops threw.
@@ -195,7 +205,12 @@ public final class ServiceRunner: Sendable {
             return (task, woken)
         }
         woken?.resume()
-        return await task.value
+        // Cancelling the caller does not cancel the stop, but bounds its wait for observers (DESIGN §6).
+        return await withTaskCancellationHandler {
+            await task.value
+        } onCancel: {
+            giveUpOnObservers(after: Self.observerGrace)
+        }
     }
 
     /// Starts the tree, waits until a stop is requested or the tree fails, stops it, and rethrows
@@ -203,7 +218,9 @@ public final class ServiceRunner: Sendable {
     ///
     /// The runner's signals (SIGINT and SIGTERM by default) request the stop; a second one while
     /// stopping escalates. A stop requested during the start, by a signal or `requestStop()`, makes
-    /// `run()` return normally after the rollback.
+    /// `run()` return normally after the rollback, unless a `start()` ignored the cancellation and was
+    /// abandoned: then it throws ``LifecycleError/startAbandoned(_:)``, since that service may still
+    /// be running its start.
     public func run() async throws {
         let signalHandling = SignalHandling(signals, runner: self)
         defer { signalHandling.restore() }

@@ -7,6 +7,9 @@ final class ServiceTable: Sendable {
     /// The one table of the process: a service shared by two trees has one state.
     static let shared = ServiceTable()
 
+    /// The service whose background task the current task is (bound by ``addTask(to:_:reportFailure:)``).
+    @TaskLocal static var currentTaskOwner: ServiceID?
+
     /// What the table keeps of one service. A class so a lookup copies one reference, not a weak
     /// reference and a dictionary; a tree's plan keeps its services' records, so the coordinator's
     /// state writes need no lookup at all.
@@ -134,7 +137,7 @@ final class ServiceTable: Sendable {
             let life = entry.life
             entry.tasks[token] = Task { [weak self] in
                 do {
-                    try await operation()
+                    try await Self.$currentTaskOwner.withValue(id) { try await operation() }
                 } catch is CancellationError {
                 } catch {
                     await reportFailure(id, life, error)
