@@ -26,8 +26,12 @@ actor Coordinator {
     }
 
     var held: [ServiceID: Held] = [:]
-    var startWaiters: [ServiceID: [CheckedContinuation<Void, any Error>]] = [:]
+    /// Holders waiting for another holder's start of a service, by token (a waiter may leave).
+    var startWaiters: [ServiceID: [Int: CheckedContinuation<Void, any Error>]] = [:]
     var stopWaiters: [ServiceID: [CheckedContinuation<Void, Never>]] = [:]
+    /// Services whose abandoned `start()` still runs, and the holders waiting for it to end: no new
+    /// life of a service begins while a `start()` of an earlier one is in flight.
+    var orphanedStarts: [ServiceID: [Int: CheckedContinuation<Void, Never>]] = [:]
     private var runners: [ObjectIdentifier: (runner: ServiceRunner, plan: TreePlan)] = [:]
     /// The releases in progress and their strands (see `ReleaseWalk.swift`).
     var walks: [Int: Walk] = [:]
@@ -75,7 +79,7 @@ actor Coordinator {
 
     /// Whether the coordinator still keeps anything of the service (a record, or a runner holding it).
     func isTracking(_ id: ServiceID) -> Bool {
-        held[id] != nil || startWaiters[id] != nil || stopWaiters[id] != nil
+        held[id] != nil || startWaiters[id] != nil || stopWaiters[id] != nil || orphanedStarts[id] != nil
             || runners.values.contains { $0.plan.indices[id] != nil }
     }
 
@@ -107,8 +111,9 @@ actor Coordinator {
     /// `start()`, and one that ignores it is abandoned after the service's `gracefulShutdownTimeout`,
     /// or at once when the runner escalates (DESIGN §4). `life` is the life the start begins (see
     /// ``ServiceTable/Record/life``): a start that returns after it was abandoned stops that life.
-    nonisolated static func callStart(_ node: TreePlan.Node, life: Int, for runner: ServiceRunner) async throws {
-        let attempt = StartAttempt()
+    nonisolated static func callStart(
+        _ node: TreePlan.Node, life: Int, attempt: StartAttempt, for runner: ServiceRunner
+    ) async throws {
         let service = node.service
         let runnerID = ObjectIdentifier(runner)
         // Read before the task exists: a caller cancelled already must not let a quick start run as
@@ -122,6 +127,7 @@ actor Coordinator {
             } catch {
                 attempt.finish(.threw(error))
             }
+            attempt.workEnded()
         }
         let clock = runner.clock
         let timer = node.startTimeout.map { limit in
@@ -175,9 +181,36 @@ actor Coordinator {
         waiting.cancel()
     }
 
+    /// A start of the service failed: if its `start()` still runs (abandoned), no new life of the
+    /// service may begin until it returned and, on success, was stopped.
+    func startFailed(_ id: ServiceID, attempt: StartAttempt) {
+        let isInFlight = attempt.whenWorkEnds {
+            Task { await Coordinator.shared.orphanedStartEnded(id) }
+        }
+        if isInFlight, orphanedStarts[id] == nil { orphanedStarts[id] = [:] }
+    }
+
+    /// An abandoned `start()` is over: the service may start again.
+    func orphanedStartEnded(_ id: ServiceID) {
+        for waiter in orphanedStarts.removeValue(forKey: id)?.values ?? [:].values { waiter.resume() }
+    }
+
+    /// A holder waiting for another holder's start was cancelled: it is no longer counted.
+    func startWaitCancelled(_ id: ServiceID, token: Int) {
+        guard let waiter = startWaiters[id]?.removeValue(forKey: token) else { return }
+        if startWaiters[id]?.isEmpty == true { startWaiters[id] = nil }
+        held[id]?.machine.waitingHolderLeft()
+        waiter.resume(throwing: CancellationError())
+    }
+
+    /// A holder waiting for an abandoned start to end was cancelled: it stops waiting.
+    func orphanWaitCancelled(_ id: ServiceID, token: Int) {
+        orphanedStarts[id]?.removeValue(forKey: token)?.resume()
+    }
+
     /// Hands the outcome of a start to the holders that waited for it.
     func endStart(of id: ServiceID, with error: (any Error)?) {
-        let waiters = startWaiters.removeValue(forKey: id) ?? []
+        let waiters = startWaiters.removeValue(forKey: id)?.values.map { $0 } ?? []
         if error != nil { forgetIfUnused(id) }
         for waiter in waiters {
             if let error { waiter.resume(throwing: error) } else { waiter.resume() }

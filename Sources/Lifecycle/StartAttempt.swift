@@ -20,6 +20,8 @@ final class StartAttempt: Sendable {
         var waiter: CheckedContinuation<Outcome, Never>?
         var graceTimer: Task<Void, Never>?
         var isCancelled = false
+        var hasWorkEnded = false
+        var onWorkEnded: (@Sendable () -> Void)?
     }
 
     private let state = Locked(State())
@@ -50,6 +52,27 @@ final class StartAttempt: Sendable {
                 return state.outcome
             }
             if let outcome { continuation.resume(returning: outcome) }
+        }
+    }
+
+    /// The task running `start()` is over (after the stop of a late success): runs what
+    /// ``whenWorkEnds(_:)`` registered.
+    func workEnded() {
+        let action = state.withLock { state in
+            state.hasWorkEnded = true
+            defer { state.onWorkEnded = nil }
+            return state.onWorkEnded
+        }
+        action?()
+    }
+
+    /// Registers `action` to run once the task running `start()` is over; `false`, and nothing
+    /// registered, when it is over already.
+    func whenWorkEnds(_ action: @escaping @Sendable () -> Void) -> Bool {
+        state.withLock { state in
+            guard !state.hasWorkEnded else { return false }
+            state.onWorkEnded = action
+            return true
         }
     }
 

@@ -161,8 +161,10 @@ import Testing
         try await Task.sleep(for: .milliseconds(50))
         runnerA.requestStop()
         let a = await startA.result
-        let b = await startB.result
+        // B waits until the abandoned start() is over: no new life begins while it runs.
+        try await Task.sleep(for: .milliseconds(20))
         gate.open()
+        let b = await startB.result
         // Whatever B got, nothing hangs, nothing is left up, nothing is stopped twice.
         let bStarted = (try? b.get()) != nil
         if bStarted { try await runnerB.stop() } else { try? await runnerB.stop() }
@@ -177,11 +179,7 @@ import Testing
 
     /// The same with a start that honours cancellation: B retries and runs. With one that ignores it,
     /// B (never asked to stop) must not fail with the abandonment of A's cancelled start.
-    @Test(
-        .disabled(
-            "known defect, left for issue 11: a tree waiting for another tree's start fails with startAbandoned when that start is abandoned"
-        ))
-    func aTreeNeverAskedToStopDoesNotFailWithAnotherTreesAbandonedStart() async throws {
+    @Test func aTreeNeverAskedToStopDoesNotFailWithAnotherTreesAbandonedStart() async throws {
         let gate = Gate()
         let stubborn = ScriptedService(
             "stubborn", starts: [.ignoreCancellationUntil(gate), .succeed], gracefulShutdownTimeout: .milliseconds(100))
@@ -193,9 +191,11 @@ import Testing
         try await Task.sleep(for: .milliseconds(50))
         runnerA.requestStop()
         _ = await startA.result
-        let b = await startB.result
+        // B waits until the abandoned start() is over (it is stopped, then B starts it afresh).
         gate.open()
+        let b = await startB.result
         #expect(throws: Never.self, "B was never asked to stop") { try b.get() }
+        #expect(stubborn.startCount == 2 && stubborn.stopCount == 1 && stubborn.isRunning)
         try? await runnerB.stop()
     }
 
@@ -215,14 +215,10 @@ import Testing
         #expect(stubborn.stopCount == 1)
     }
 
-    /// An abandoned start() still in flight, and a new tree starts the same instance (a new life):
-    /// when the abandoned start() returns, nobody stops what it started, so two successful start()
-    /// calls get one stop() (DESIGN §4: every start that succeeded gets exactly one stop()).
-    @Test(
-        .disabled(
-            "known defect, left for issue 11: a new life may begin while an abandoned start() still runs; its late return is then not stopped"
-        ))
-    func anAbandonedStartThatReturnsAfterANewLifeBeganIsNeverStopped() async throws {
+    /// An abandoned start() still in flight, and a new tree starts the same instance: the new start
+    /// waits until the abandoned start() returned and was stopped, so every successful start() gets
+    /// exactly one stop() and two start() calls never overlap (DESIGN §4).
+    @Test func anAbandonedStartThatReturnsAfterANewLifeBeganIsNeverStopped() async throws {
         let gate = Gate()
         let service = ScriptedService("twice", starts: [.ignoreCancellationUntil(gate), .succeed])
         let runnerA = ServiceRunner(service, signals: [])
@@ -233,10 +229,13 @@ import Testing
         _ = await runA.result
         #expect(service.state == .failed)
         let runnerB = ServiceRunner(service, signals: [])
-        try await runnerB.start()  // second start() call while the first is still in flight
+        let startB = Task { try await runnerB.start() }  // waits: the first start() is still in flight
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(service.startCount == 1)
+        gate.open()  // the first start() returns successfully: it is stopped, then B starts afresh
+        try await startB.value
         #expect(service.startCount == 2)
-        gate.open()  // the first start() returns successfully
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(service.stopCount == 1)
         try await runnerB.stop()
         #expect(
             await eventually(within: .seconds(2)) { service.stopCount == 2 },
@@ -295,11 +294,7 @@ import Testing
     /// stop: B's start is cancelled, yet it keeps waiting for A's start with no grace time, so
     /// `runnerB.stop()` hangs for as long as A's start() takes (README: "shutdown never hangs on one
     /// service"; a cancelled start gets its gracefulShutdownTimeout).
-    @Test(
-        .disabled(
-            "known defect, left for issue 11 (waiters in the machine): a tree waiting for another tree's stubborn start cannot be stopped"
-        ))
-    func stoppingATreeThatWaitsForAnotherTreesStubbornStartIsBounded() async throws {
+    @Test func stoppingATreeThatWaitsForAnotherTreesStubbornStartIsBounded() async throws {
         let gate = Gate()
         let stubborn = ScriptedService(
             "stubborn", starts: [.ignoreCancellationUntil(gate)], gracefulShutdownTimeout: .milliseconds(100))
@@ -326,8 +321,7 @@ import Testing
     }
 
     /// The same, escalated: `escalate` abandons starts "at once", yet B still waits for A's start().
-    @Test(.disabled("known defect, left for issue 11 (waiters in the machine): nor escalated"))
-    func escalatingATreeThatWaitsForAnotherTreesStubbornStartIsBounded() async throws {
+    @Test func escalatingATreeThatWaitsForAnotherTreesStubbornStartIsBounded() async throws {
         let gate = Gate()
         let stubborn = ScriptedService("stubborn", starts: [.ignoreCancellationUntil(gate)])
         let runnerA = ServiceRunner(stubborn, signals: [])
