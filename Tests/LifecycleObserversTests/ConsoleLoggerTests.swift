@@ -103,23 +103,6 @@ import Testing
         let title = ConsoleLogger.lines(for: Hostile.run(of: "\u{1B}]0;owned\u{07}", number: 1))
         #expect(title[0] == #"   0.000s  \u{1B}]0;owned\u{7}  idle → starting"#)
     }
-
-    @Test(arguments: FailingDescriptor.available)
-    func aConsoleLoggerWritingToAFailingDescriptorDropsAndCountsEveryLine(_ kind: FailingDescriptor) async throws {
-        let descriptor = try kind.open()
-        defer { close(descriptor) }
-        let logger = ConsoleLogger(fileDescriptor: descriptor)
-        await logger.observe(stream(of: Fixture.failingRun))
-        #expect(logger.droppedLines == Fixture.failingRun.count)
-    }
-
-    @Test func aConsoleLoggerWritingToADescriptorWritesEveryLineAndDropsNone() async throws {
-        let pipe = try TestPipe()
-        let logger = ConsoleLogger(fileDescriptor: pipe.writeEnd)
-        await logger.observe(stream(of: Fixture.failingRun))
-        #expect(pipe.closeAndReadLines() == ConsoleLogger.lines(for: Fixture.failingRun))
-        #expect(logger.droppedLines == 0)
-    }
 }
 
 /// The line without the ANSI colour codes `ESC [ <digits> m`.

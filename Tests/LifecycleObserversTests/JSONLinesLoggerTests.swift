@@ -85,21 +85,4 @@ import Testing
             }
         }
     }
-
-    @Test(arguments: FailingDescriptor.available)
-    func aJSONLinesLoggerWritingToAFailingDescriptorDropsAndCountsEveryLine(_ kind: FailingDescriptor) async throws {
-        let descriptor = try kind.open()
-        defer { close(descriptor) }
-        let logger = JSONLinesLogger(fileDescriptor: descriptor)
-        await logger.observe(stream(of: Fixture.failingRun))
-        #expect(logger.droppedLines == Fixture.failingRun.count)
-    }
-
-    @Test func aJSONLinesLoggerWritingToADescriptorWritesEveryLineAndDropsNone() async throws {
-        let pipe = try TestPipe()
-        let logger = JSONLinesLogger(fileDescriptor: pipe.writeEnd)
-        await logger.observe(stream(of: Fixture.failingRun))
-        #expect(pipe.closeAndReadLines() == Fixture.failingRun.map(JSONLinesLogger.line(for:)))
-        #expect(logger.droppedLines == 0)
-    }
 }
