@@ -2,6 +2,10 @@ import Testing
 
 @testable import Lifecycle
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The public API used the way a careful user uses it: calls in an unexpected order, from inside
 /// callbacks, with huge values, with work that ignores cancellation (issue 10's ten scenarios).
 @Suite(.timeLimit(.minutes(1))) struct AdversarialUseTests {
@@ -256,6 +260,30 @@ import Testing
         }
     }
 
+    @Test func theCauseOfAStopPrecedesItsFirstTransitionEvenWhenTheRequestingThreadIsSlow() async throws {
+        // The requesting thread is held up while it builds the cause's event (its clock read is
+        // slow); a stop() on another thread meanwhile must not emit `running → stopping` first.
+        let clock = SlowOnOneThreadClock()
+        let service = ClosureService(name: "raced") {}
+        let runner = ServiceRunner(service, signals: [], clock: clock)
+        let events = collect(runner.events())
+        try await runner.start()
+        let request = Task.detached {
+            clock.slowThread = pthread_self()
+            runner.requestStop()
+        }
+        let stop = Task.detached {
+            try await Task.sleep(for: .milliseconds(5))
+            try await runner.stop()
+        }
+        await request.value
+        try await stop.value
+        let received = await events.value
+        let cause = received.firstIndex { $0.stopCause != nil }
+        let stopping = received.firstIndex { $0.from == .running && $0.to == .stopping }
+        #expect(cause != nil && stopping != nil && cause! < stopping!, "\(received)")
+    }
+
     // MARK: 10. A task failure stops a tree nobody runs
 
     @Test func aTaskFailureStopsATreeStartedWithStartByItself() async throws {
@@ -372,5 +400,23 @@ final class TaskFailureFlag: LifecycleObserver {
 final class NeverReturningObserver: LifecycleObserver {
     func observe(_ events: AsyncStream<LifecycleEvent>) async {
         await withCheckedContinuation { (_: CheckedContinuation<Void, Never>) in }
+    }
+}
+
+/// A continuous clock whose `now` takes 30 ms when read on one chosen thread.
+final class SlowOnOneThreadClock: Clock, Sendable {
+    private let base = ContinuousClock()
+    private let slow = Locked<pthread_t?>(nil)
+    var slowThread: pthread_t? {
+        get { slow.withLock { $0 } }
+        set { slow.withLock { $0 = newValue } }
+    }
+    var now: ContinuousClock.Instant {
+        if let thread = slowThread, pthread_equal(thread, pthread_self()) != 0 { usleep(30_000) }
+        return base.now
+    }
+    var minimumResolution: Duration { base.minimumResolution }
+    func sleep(until deadline: ContinuousClock.Instant, tolerance: Duration?) async throws {
+        try await base.sleep(until: deadline, tolerance: tolerance)
     }
 }
