@@ -33,7 +33,7 @@ actor Coordinator {
     /// life of a service begins while a `start()` of an earlier one is in flight.
     var orphanedStarts: [ServiceID: [Int: CheckedContinuation<Void, Never>]] = [:]
     private var runners: [ObjectIdentifier: (runner: ServiceRunner, plan: TreePlan)] = [:]
-    /// The releases in progress and their strands (see `ReleaseWalk.swift`).
+    /// The releases in progress and their strands (see `Coordinator+Release.swift`).
     var walks: [Int: Walk] = [:]
     var strands: [Int: Strand] = [:]
     private var lastNumber = 0
