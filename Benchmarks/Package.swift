@@ -20,6 +20,7 @@ let package = Package(
             name: "lifecycle-bench",
             dependencies: [
                 .product(name: "Lifecycle", package: rootIdentity),
+                .product(name: "LifecycleObservers", package: rootIdentity),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]

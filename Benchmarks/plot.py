@@ -29,7 +29,7 @@ def series_name(row):
 
 
 def main(source, target):
-    rows = [r for r in json.load(open(source)) if r["system"] != "latency"]
+    rows = [r for r in json.load(open(source)) if r["system"] not in ("latency", "report")]
     series = {}
     for row in rows:
         series.setdefault(series_name(row), []).append((row["n"], row["ns"]))

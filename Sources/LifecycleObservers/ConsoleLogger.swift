@@ -19,23 +19,44 @@ import Foundation
 ///   10.610s  Database  stopping → failed  (stopping 10.000s)  error: Database did not stop within …
 /// ```
 ///
-/// Lines go to standard error by default, to a closure (`ConsoleLogger { line in … }`, given each
-/// line without its newline) or to a `TextOutputStream` (given each line with its newline).
-/// Colour (ANSI escapes) is used only when asked for, or, for the standard-error logger, when
-/// standard error is a terminal. The time is the event's, on the runner's clock (since the runner
-/// was made); the time in the state left is measured from the same service's previous transition,
-/// so the first line of a service has none.
+/// Lines go to standard error by default, to a file descriptor, to a closure
+/// (`ConsoleLogger { line in … }`, given each line without its newline) or to a `TextOutputStream`
+/// (given each line with its newline). Colour (ANSI escapes) is used only when asked for, or, for a
+/// logger writing to a descriptor, when that descriptor is a terminal. The time is the event's, on
+/// the runner's clock (since the runner was made); the time in the state left is measured from the
+/// same service's previous transition, so the first line of a service has none.
+///
+/// One event is one line, whatever the service's name or the error's text hold: their control
+/// characters (line breaks, escape sequences, …) are shown escaped, `\n` or `\u{1B}`, so nothing from
+/// them reaches the terminal as a control sequence; with colour on, the only escapes written are
+/// the logger's own colours.
+///
+/// Writing to a descriptor never crashes the program: a line that cannot be written (a closed
+/// standard error, a pipe whose reader left while `SIGPIPE` is ignored, a full disk) is dropped
+/// and counted in ``droppedLines``. `SIGPIPE` is left as the program set it: when it is not ignored,
+/// a write to a pipe without a reader ends the process, as `print` would.
 public struct ConsoleLogger: LifecycleObserver {
     private let write: @Sendable (String) -> Void
     private let colored: Bool
+    private let output: DescriptorOutput?
 
     /// A logger writing to standard error.
     ///
     /// - Parameter colored: `true` or `false` to choose; `nil` (the default) colours only when
     ///   standard error is a terminal.
     public init(colored: Bool? = nil) {
-        self.colored = colored ?? (isatty(2) != 0)
-        self.write = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        self.init(fileDescriptor: STDERR_FILENO, colored: colored)
+    }
+
+    /// A logger writing to an open file descriptor, which it never closes.
+    ///
+    /// - Parameter colored: `true` or `false` to choose; `nil` (the default) colours only when
+    ///   the descriptor is a terminal.
+    public init(fileDescriptor: Int32, colored: Bool? = nil) {
+        let output = DescriptorOutput(descriptor: fileDescriptor)
+        self.colored = colored ?? (isatty(fileDescriptor) != 0)
+        self.output = output
+        self.write = { line in output.write(line: line) }
     }
 
     /// A logger handing each line, without its trailing newline, to `write`.
@@ -43,8 +64,13 @@ public struct ConsoleLogger: LifecycleObserver {
     /// `write` is called from the observer's task, one line at a time, in event order.
     public init(colored: Bool = false, _ write: @escaping @Sendable (String) -> Void) {
         self.colored = colored
+        self.output = nil
         self.write = write
     }
+
+    /// How many lines could not be written to the descriptor and were dropped; always 0 for the
+    /// closure and stream forms, whose writing is theirs. Safe to read from any thread.
+    public var droppedLines: Int { output?.droppedLines ?? 0 }
 
     /// A logger writing each line, with its trailing newline, to `stream`.
     ///
@@ -54,6 +80,7 @@ public struct ConsoleLogger: LifecycleObserver {
     public init<Stream: TextOutputStream & Sendable>(to stream: Stream, colored: Bool = false) {
         let box = StreamBox(stream)
         self.colored = colored
+        self.output = nil
         self.write = { line in box.stream.withLock { $0.write(line + "\n") } }
     }
 
@@ -86,7 +113,7 @@ public struct ConsoleLogger: LifecycleObserver {
 
         /// The line for one event; a transition also starts the clock of the state it entered.
         mutating func line(for event: LifecycleEvent) -> String {
-            var parts = [String(format: "%8.3fs", EventText.seconds(event.time)), event.service.name]
+            var parts = [String(format: "%8.3fs", EventText.seconds(event.time)), SafeText.escaped(event.service.name)]
             switch event.kind {
             case .transition:
                 parts.append("\(event.from) → \(paint(event.to.rawValue, Self.colour(of: event.to)))")
@@ -97,10 +124,10 @@ public struct ConsoleLogger: LifecycleObserver {
             case .taskFailed:
                 parts.append(paint(EventText.what(event), Self.red))
             case .stopRequested:
-                parts.append(paint(EventText.what(event), Self.magenta))
+                parts.append(paint(SafeText.escaped(EventText.what(event)), Self.magenta))
             }
             if let error = event.error {
-                parts.append(paint("error: \(error)", Self.red))
+                parts.append(paint("error: \(SafeText.escaped(String(describing: error)))", Self.red))
             }
             return parts.joined(separator: "  ")
         }

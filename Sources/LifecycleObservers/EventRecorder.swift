@@ -69,8 +69,10 @@ public final class EventRecorder: LifecycleObserver, Sendable {
 
     /// Waits until `condition` holds for the events recorded, or throws after `timeout`.
     ///
-    /// Returns at once when it already holds. `condition` runs under the recorder's lock each time
-    /// an event arrives: use the events it is given, never the recorder itself.
+    /// Returns at once when it already holds, whatever the timeout, zero or less included.
+    /// `condition` runs under the recorder's lock each time an event arrives: use the events it is
+    /// given, never the recorder itself. A timeout longer than ``longestTimeout`` (a century) waits
+    /// that long, so `.seconds(Int64.max)` means "until it holds or the task is cancelled".
     ///
     /// - Throws: a ``RecorderMismatch`` with the transcript when `timeout` passes first (measured
     ///   on the `ContinuousClock`), `CancellationError` when the waiting task is cancelled.
@@ -78,10 +80,13 @@ public final class EventRecorder: LifecycleObserver, Sendable {
         timeout: Duration,
         _ condition: @escaping @Sendable ([LifecycleEvent]) -> Bool
     ) async throws {
+        // Decide before racing a timer: a timeout of zero or less must not beat a condition that holds.
+        if state.withLock({ condition($0.events) }) { return }
+        let timer = min(timeout, Self.longestTimeout)
         let satisfied = try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask { await self.satisfaction(of: condition) }
             group.addTask {
-                try await Task.sleep(for: timeout)
+                try await Task.sleep(for: timer)
                 return false
             }
             // The first child to finish decides; the other is cancelled and its outcome ignored.
@@ -94,6 +99,10 @@ public final class EventRecorder: LifecycleObserver, Sendable {
             throw mismatch("the condition did not hold within \(timeout)")
         }
     }
+
+    /// The longest timer ``waitUntil(timeout:_:)`` sets: a hundred years, far from the limits of the
+    /// clock's arithmetic, which a timeout such as `.seconds(Int64.max)` would overflow.
+    public static let longestTimeout = Duration.seconds(100 * 365 * 24 * 60 * 60)
 
     /// Suspends until `condition` holds (`true`) or the task is cancelled (`false`).
     private func satisfaction(of condition: @escaping @Sendable ([LifecycleEvent]) -> Bool) async -> Bool {
@@ -126,12 +135,15 @@ public final class EventRecorder: LifecycleObserver, Sendable {
 
     /// Every event recorded so far, one numbered line each:
     /// `  3  0.040s  Database#1  starting → running`.
+    ///
+    /// One event is one line: control characters in names and errors are shown escaped (`\n`,
+    /// `\u{1B}`), as ``ConsoleLogger`` shows them.
     public var transcript: String {
         events.enumerated().map { index, event in
             var line =
                 "\(String(index + 1).leftPadded(to: 3))  \(EventText.timestamp(event.time))  "
-                + "\(event.service.debugDescription)  \(EventText.what(event))"
-            if let error = event.error { line += "  error: \(error)" }
+                + "\(Self.label(event.service))  \(SafeText.escaped(EventText.what(event)))"
+            if let error = event.error { line += "  error: \(SafeText.escaped(String(describing: error)))" }
             return line
         }.joined(separator: "\n")
     }
@@ -158,7 +170,7 @@ public final class EventRecorder: LifecycleObserver, Sendable {
         let actual = steps.isEmpty ? [] : [steps[0].from] + steps.map(\.to)
         guard actual != states else { return nil }
         let path = { (states: [ServiceState]) in states.map(\.rawValue).joined(separator: " → ") }
-        return mismatch("expected \(service.debugDescription) to go \(path(states)), it went \(path(actual))")
+        return mismatch("expected \(Self.label(service)) to go \(path(states)), it went \(path(actual))")
     }
 
     /// `nil` when the service went exactly through `states`, a mismatch otherwise.
@@ -174,7 +186,7 @@ public final class EventRecorder: LifecycleObserver, Sendable {
             let before = current[event.service] ?? .idle
             guard event.from == before, event.from.canMove(to: event.to) else {
                 return mismatch(
-                    "event \(index + 1): \(event.service.debugDescription) went \(event.from) → \(event.to) "
+                    "event \(index + 1): \(Self.label(event.service)) went \(event.from) → \(event.to) "
                         + "while it was \(before)")
             }
             current[event.service] = event.to
@@ -194,7 +206,12 @@ public final class EventRecorder: LifecycleObserver, Sendable {
     }
 
     private static func names(_ ids: [ServiceID]) -> String {
-        "[" + ids.map(\.debugDescription).joined(separator: ", ") + "]"
+        "[" + ids.map(label).joined(separator: ", ") + "]"
+    }
+
+    /// `Database#3`, its control characters escaped.
+    private static func label(_ id: ServiceID) -> String {
+        SafeText.escaped(id.debugDescription)
     }
 }
 

@@ -1,5 +1,3 @@
-import Foundation
-
 /// A tree of services drawn as Mermaid and DOT text, each service filled with the colour of its state.
 ///
 /// ```swift
@@ -10,9 +8,15 @@ import Foundation
 /// Arrows go from a service to its dependencies, labelled with the stage number (1 starts first).
 /// The services of a `Parallel` stage are boxed together (a Mermaid subgraph, a DOT cluster). A
 /// service reachable along several paths is drawn once, with an arrow from each dependent, inside
-/// the box of the first parallel stage it was found in. The walk is iterative and breadth-first in
-/// stage order, and deduplicates services by identity, so it also ends on a cycle. Nodes are named
-/// `n1`, `n2`, … in that order, so the text is the same on every run.
+/// the box of the first parallel stage it was found in, even when a plain stage found it first;
+/// outside every box only when no parallel stage holds it. The walk is iterative and breadth-first
+/// in stage order, and deduplicates services by identity, so it also ends on a cycle. Nodes are
+/// named `n1`, `n2`, … in that order, so the text is the same on every run.
+///
+/// Names never break a diagram: control characters are shown escaped (`\n`), names longer than
+/// 200 characters are cut with `…`, an empty name is drawn as `(empty name)`; Mermaid labels use
+/// entity codes (`#37;` for `%`, `#34;` for `"`) so no name starts a comment or a directive, and
+/// DOT labels escape quotes and backslashes. Node ids never come from names.
 public struct ServiceTreeDiagram: Sendable {
     struct Node: Sendable, Equatable {
         let name: String
@@ -56,7 +60,11 @@ public struct ServiceTreeDiagram: Sendable {
         var services: [any Service] = []
         func node(for service: any Service, group: Int?) -> Int {
             let id = service.serviceID
-            if let known = index[id] { return known }
+            if let known = index[id] {
+                // Found before in a plain stage: it still goes in the first parallel box that holds it.
+                if nodes[known].group == nil { nodes[known].group = group }
+                return known
+            }
             index[id] = nodes.count
             nodes.append(Node(name: service.name, state: state(service), group: group))
             services.append(service)
@@ -89,14 +97,14 @@ public struct ServiceTreeDiagram: Sendable {
     public func mermaid() -> String {
         var lines = ["flowchart TD"]
         let declare = { (index: Int, indent: String) in
-            "\(indent)n\(index + 1)[\"\(Self.mermaidEscaped(nodes[index].name))<br/>\(nodes[index].state)\"]"
+            let label = DiagramLabel.mermaidEscaped(DiagramLabel.text(nodes[index].name))
+            return "\(indent)n\(index + 1)[\"\(label)<br/>\(nodes[index].state)\"]"
         }
+        let members = membersByGroup()
         lines += nodes.indices.filter { nodes[$0].group == nil }.map { declare($0, "    ") }
-        for (number, group) in groups.enumerated() {
-            let members = nodes.indices.filter { nodes[$0].group == number }
-            guard !members.isEmpty else { continue }
-            lines.append("    subgraph g\(number + 1) [\"\(Self.mermaidEscaped(title(of: group)))\"]")
-            lines += members.map { declare($0, "        ") }
+        for (number, group) in groups.enumerated() where !members[number].isEmpty {
+            lines.append("    subgraph g\(number + 1) [\"\(DiagramLabel.mermaidEscaped(title(of: group)))\"]")
+            lines += members[number].map { declare($0, "        ") }
             lines.append("    end")
         }
         lines += edges.map { "    n\($0.dependent + 1) -->|\($0.stage)| n\($0.dependency + 1)" }
@@ -115,17 +123,17 @@ public struct ServiceTreeDiagram: Sendable {
         var lines = ["digraph services {", "    rankdir=TB;", "    node [shape=box, style=\"rounded,filled\"];"]
         let declare = { (index: Int, indent: String) in
             let node = nodes[index]
-            return "\(indent)n\(index + 1) [label=\"\(Self.dotEscaped(node.name))\\n\(node.state)\", "
+            let label = DiagramLabel.dotEscaped(DiagramLabel.text(node.name))
+            return "\(indent)n\(index + 1) [label=\"\(label)\\n\(node.state)\", "
                 + "fillcolor=\"\(StateColour.fill(of: node.state))\", color=\"\(StateColour.stroke(of: node.state))\"];"
         }
+        let members = membersByGroup()
         lines += nodes.indices.filter { nodes[$0].group == nil }.map { declare($0, "    ") }
-        for (number, group) in groups.enumerated() {
-            let members = nodes.indices.filter { nodes[$0].group == number }
-            guard !members.isEmpty else { continue }
+        for (number, group) in groups.enumerated() where !members[number].isEmpty {
             lines.append("    subgraph cluster_g\(number + 1) {")
-            lines.append("        label=\"\(Self.dotEscaped(title(of: group)))\";")
+            lines.append("        label=\"\(DiagramLabel.dotEscaped(title(of: group)))\";")
             lines.append("        style=dashed;")
-            lines += members.map { declare($0, "        ") }
+            lines += members[number].map { declare($0, "        ") }
             lines.append("    }")
         }
         lines += edges.map { "    n\($0.dependent + 1) -> n\($0.dependency + 1) [label=\"\($0.stage)\"];" }
@@ -133,19 +141,17 @@ public struct ServiceTreeDiagram: Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// The nodes drawn in each group, in node order: one pass, however many groups there are.
+    private func membersByGroup() -> [[Int]] {
+        var members = [[Int]](repeating: [], count: groups.count)
+        for (index, node) in nodes.enumerated() {
+            if let group = node.group { members[group].append(index) }
+        }
+        return members
+    }
+
+    /// A box's title, `api stage 2 (parallel)`, from the owner's label.
     private func title(of group: Group) -> String {
-        "\(nodes[group.owner].name) stage \(group.stage) (parallel)"
-    }
-
-    /// Mermaid labels are in double quotes and may hold HTML: quote and angle brackets become entities.
-    private static func mermaidEscaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "\"", with: "#quot;")
-            .replacingOccurrences(of: "<", with: "#lt;")
-            .replacingOccurrences(of: ">", with: "#gt;")
-    }
-
-    /// DOT strings escape the backslash and the double quote.
-    private static func dotEscaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        "\(DiagramLabel.text(nodes[group.owner].name)) stage \(group.stage) (parallel)"
     }
 }

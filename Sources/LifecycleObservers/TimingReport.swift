@@ -117,47 +117,4 @@ public struct TimingReport: Sendable {
         }
         return entries
     }
-
-    /// For each service under `root`, the services whose start it waited for.
-    ///
-    /// Iterative and deduplicated by identity, so shared services and cycles are walked once.
-    private static func waits(under root: any Service) -> [ServiceID: [ServiceID]] {
-        var waits: [ServiceID: [ServiceID]] = [:]
-        var expanded: Set<ServiceID> = []
-        var pending: [(service: any Service, gate: [ServiceID])] = [(root, [])]
-        while let (service, gate) = pending.popLast() {
-            let id = service.serviceID
-            waits[id, default: []].append(contentsOf: gate)
-            guard expanded.insert(id).inserted else { continue }
-            let stages = service.dependencies.stages
-            waits[id, default: []].append(contentsOf: stages.joined().map(\.serviceID))
-            for (number, stage) in stages.enumerated() {
-                // The first stage waits for what the parent waited for; a later one for the stage before.
-                let childGate = number == 0 ? gate : stages[number - 1].map(\.serviceID)
-                for child in stage { pending.append((child, childGate)) }
-            }
-        }
-        return waits
-    }
-
-    private static func criticalPath(_ entries: [Entry], waits: [ServiceID: [ServiceID]]?) -> [ServiceID] {
-        let reachedRunning = entries.filter { $0.startOutcome == .running && $0.startEndedIndex != nil }
-        let latest = { (lhs: Entry, rhs: Entry) in
-            (lhs.startEnded ?? .zero, lhs.startEndedIndex ?? 0) < (rhs.startEnded ?? .zero, rhs.startEndedIndex ?? 0)
-        }
-        guard var current = reachedRunning.max(by: latest) else { return [] }
-        var path = [current.service]
-        while let began = current.startBeganIndex {
-            let candidates = waits.map { waits in Set(waits[current.service] ?? []) }
-            // Only what became running before this start began can have held it back; event order
-            // makes each step strictly earlier, so the walk ends.
-            let before = reachedRunning.filter { entry in
-                entry.startEndedIndex! < began && (candidates?.contains(entry.service) ?? true)
-            }
-            guard let previous = before.max(by: latest) else { break }
-            path.insert(previous.service, at: 0)
-            current = previous
-        }
-        return path
-    }
 }

@@ -10,11 +10,14 @@ extension TimingReport {
     /// startup 90.0ms, shutdown 10.018s
     /// critical path: Database → Cache → API
     /// ```
+    ///
+    /// One row per service whatever its name: control characters in names are shown escaped
+    /// (`\n`, `\u{1B}`), as ``ConsoleLogger`` shows them.
     public func table() -> String {
         let onPath = Set(criticalPath)
         let rows = entries.map { entry in
             [
-                onPath.contains(entry.service) ? "*" : " ", entry.service.name,
+                onPath.contains(entry.service) ? "*" : " ", SafeText.escaped(entry.service.name),
                 Self.cell(entry.startDuration, outcome: entry.startOutcome, success: .running),
                 Self.cell(entry.stopDuration, outcome: entry.stopOutcome, success: .stopped),
             ]
@@ -30,7 +33,9 @@ extension TimingReport {
         lines.append(
             "startup \(startup.map(EventText.duration) ?? "-"), shutdown \(shutdown.map(EventText.duration) ?? "-")")
         lines.append(
-            "critical path: " + (criticalPath.isEmpty ? "-" : criticalPath.map(\.name).joined(separator: " → ")))
+            "critical path: "
+                + (criticalPath.isEmpty ? "-" : criticalPath.map { SafeText.escaped($0.name) }.joined(separator: " → "))
+        )
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -40,22 +45,30 @@ extension TimingReport {
     ///
     /// Times are whole milliseconds on the runner's clock (`dateFormat x`), so starts shorter than
     /// a millisecond draw as thin bars. Services whose start or stop did not end have no bar.
+    ///
+    /// Every service gets its own bar whatever its name. A bar's id (`start3`, `stop3`: the third
+    /// entry) never comes from the name; the name is a label with Mermaid's entity codes (`#58;`)
+    /// for the characters Gantt syntax acts on, its first character coded too when the name begins
+    /// like a keyword ("Title Service", "Section Cache", "2024-06-01 backfill"); control
+    /// characters are shown escaped, long names cut, an empty one drawn as `(empty name)`.
     public func mermaidGantt() -> String {
         let onPath = Set(criticalPath)
         var lines = ["gantt", "    title Startup and shutdown", "    dateFormat x", "    axisFormat %S.%L s"]
         lines.append("    section Startup")
-        for entry in entries {
+        for (index, entry) in entries.enumerated() {
             guard let began = entry.startBegan, let ended = entry.startEnded else { continue }
             let tags = onPath.contains(entry.service) ? "crit, " : ""
             let name = Self.label(entry.service, entry.startOutcome, .running)
-            lines.append("    \(name) : \(tags)\(Self.ms(began)), \(Self.ms(ended))")
+            lines.append("    \(name) : \(tags)start\(index + 1), \(Self.ms(began)), \(Self.ms(ended))")
         }
         lines.append("    section Shutdown")
         // Shutdown runs in reverse: bars in the order the stops began.
-        for entry in entries.sorted(by: { ($0.stopBegan ?? .zero) < ($1.stopBegan ?? .zero) }) {
+        let stopOrder = entries.indices.sorted { (entries[$0].stopBegan ?? .zero) < (entries[$1].stopBegan ?? .zero) }
+        for index in stopOrder {
+            let entry = entries[index]
             guard let began = entry.stopBegan, let ended = entry.stopEnded else { continue }
             let name = Self.label(entry.service, entry.stopOutcome, .stopped)
-            lines.append("    \(name) : \(Self.ms(began)), \(Self.ms(ended))")
+            lines.append("    \(name) : stop\(index + 1), \(Self.ms(began)), \(Self.ms(ended))")
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -66,10 +79,10 @@ extension TimingReport {
         return outcome == success ? text : "\(text) (\(outcome?.rawValue ?? "unfinished"))"
     }
 
-    /// A bar's name: Mermaid ends a task's name at `:` and a line at `;` or `#`, so those become spaces.
+    /// A bar's label: the service's name, with the outcome when it is not `success`.
     private static func label(_ service: ServiceID, _ outcome: ServiceState?, _ success: ServiceState) -> String {
-        let name = String(service.name.map { ":;#".contains($0) ? " " : $0 })
-        return outcome == success ? name : "\(name) (\(outcome?.rawValue ?? "unfinished"))"
+        let name = DiagramLabel.text(service.name)
+        return DiagramLabel.ganttTask(outcome == success ? name : "\(name) (\(outcome?.rawValue ?? "unfinished"))")
     }
 
     private static func ms(_ time: Duration) -> Int {

@@ -32,7 +32,8 @@ func runDemo(arguments: [String]) async -> Int32 {
         return 0
     }
     // The default signals: SIGINT and SIGTERM stop the tree, a second one escalates.
-    let runner = ServiceRunner(tree.root)
+    let logger = DemoLogger(kind: options.logger)
+    let runner = ServiceRunner(tree.root, observers: logger.observers)
     let events = runner.events()
     if !options.json {
         printLine("lifecycle-demo (seed \(tree.seed)): config → database → Parallel(cache, queue) → http → worker")
@@ -61,6 +62,11 @@ func runDemo(arguments: [String]) async -> Int32 {
     }
     let printer = await printing.value
     for line in printer.summary() { printLine(line) }
+    if logger.droppedLines > 0 {
+        printError(
+            "lifecycle-demo: the \(options.logger ?? "") logger dropped \(logger.droppedLines) lines it could not write"
+        )
+    }
     if let failure {
         printError("lifecycle-demo: the tree failed: \(failure)")
         return 1

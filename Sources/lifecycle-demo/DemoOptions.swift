@@ -21,6 +21,13 @@ struct DemoOptions: Equatable {
     var help = false
     /// Print the tree as a diagram in this format (`mermaid` or `dot`) and exit.
     var diagram: String?
+    /// Also log every event with the library's logger of this kind: `console` (``ConsoleLogger``,
+    /// to stderr) or `json` (``JSONLinesLogger``, to stdout).
+    var logger: String?
+
+    /// The longest time a flag takes, in seconds: about 31 years, far from where converting it to a
+    /// `Duration` or a timer's deadline would overflow.
+    static let maximumSeconds = 1_000_000_000.0
 
     static let usage = """
         usage: lifecycle-demo [options]
@@ -34,11 +41,16 @@ struct DemoOptions: Equatable {
           --fail SERVICE          that service's start() throws: watch the rollback
           --crash SERVICE         its background task throws after a moment: watch fail-fast
           --slow-stop SERVICE     its stop() hangs: watch the graceful shutdown timeout
-          --slow-stop-timeout S   that service's gracefulShutdownTimeout (default 2)
+          --slow-stop-timeout S   that service's gracefulShutdownTimeout (default 2; needs --slow-stop)
           --json                  events as JSON lines on stdout
+          --logger KIND           also log with the library's ConsoleLogger (console, to stderr)
+                                  or JSONLinesLogger (json, to stdout)
           --seed N                seed of the simulated timings (default: random)
           --diagram FORMAT        print the tree as a diagram (mermaid or dot) and exit
           --help                  this text
+
+        Times are in seconds, above 0 and at most 1000000000, kept to the millisecond (a positive
+        time under a millisecond counts as one). Each option may be given once.
 
         services: config, database, cache, queue, http, worker
         exit codes: 0 stopped cleanly (also after Ctrl-C/SIGTERM), 1 the tree failed, 2 bad usage
@@ -50,7 +62,12 @@ struct DemoOptions: Equatable {
     static func parse(_ arguments: [String]) throws(UsageError) -> DemoOptions {
         var options = DemoOptions()
         var remaining = arguments[...]
+        var given: Set<String> = []
         while let flag = remaining.popFirst() {
+            // A repeated flag would silently keep its last value: refuse it instead.
+            guard given.insert(flag).inserted else {
+                throw UsageError("\(flag) was given twice; give each option once")
+            }
             func value() throws(UsageError) -> String {
                 guard let value = remaining.popFirst(), !value.hasPrefix("--") else {
                     throw UsageError("\(flag) needs a value")
@@ -67,10 +84,12 @@ struct DemoOptions: Equatable {
             }
             func seconds() throws(UsageError) -> Duration {
                 let text = try value()
-                guard let number = Double(text), number > 0, number.isFinite else {
-                    throw UsageError("\(flag) needs a positive number of seconds, not '\(text)'")
+                guard let number = Double(text), number > 0, number <= maximumSeconds else {
+                    throw UsageError(
+                        "\(flag) needs a number of seconds above 0 and at most \(Int(maximumSeconds)), not '\(text)'")
                 }
-                return .milliseconds(Int64(number * 1000))
+                // To the millisecond, but never down to zero: the lifecycle refuses a zero timeout.
+                return .milliseconds(max(1, Int64((number * 1000).rounded())))
             }
             switch flag {
             case "--duration": options.duration = try seconds()
@@ -89,9 +108,19 @@ struct DemoOptions: Equatable {
                     throw UsageError("--diagram needs mermaid or dot, not '\(format)'")
                 }
                 options.diagram = format
+            case "--logger":
+                let kind = try value()
+                guard ["console", "json"].contains(kind) else {
+                    throw UsageError("--logger needs console or json, not '\(kind)'")
+                }
+                options.logger = kind
             case "--help", "-h": options.help = true
             default: throw UsageError("unknown option '\(flag)'")
             }
+        }
+        // Without a service to slow down, the timeout would silently do nothing.
+        if given.contains("--slow-stop-timeout"), options.slowStop == nil {
+            throw UsageError("--slow-stop-timeout needs --slow-stop SERVICE")
         }
         return options
     }

@@ -11,6 +11,8 @@ struct EventPrinter: Sendable {
         var startTook: Duration?
         var stoppingAt: Duration?
         var stopTook: Duration?
+        /// Its stop was abandoned at its graceful shutdown timeout.
+        var stopTimedOut = false
     }
 
     let root: ServiceID
@@ -60,7 +62,7 @@ struct EventPrinter: Sendable {
             let services = order.map { id in
                 let timing = timings[id] ?? Timing()
                 return #"{"service":\#(quoted(id.name)),"start_ms":\#(number(timing.startTook)),"#
-                    + #""stop_ms":\#(number(timing.stopTook))}"#
+                    + #""stop_ms":\#(number(timing.stopTook)),"stop_timed_out":\#(timing.stopTimedOut)}"#
             }
             return [
                 #"{"kind":"summary","startup_ms":\#(number(startup)),"shutdown_ms":\#(number(shutdown)),"#
@@ -76,7 +78,8 @@ struct EventPrinter: Sendable {
             let timing = timings[id] ?? Timing()
             let start = timing.startTook.map { "\(milliseconds($0)) ms" } ?? "-"
             let stop = timing.stopTook.map { "\(milliseconds($0)) ms" } ?? "-"
-            lines.append("  \(pad(id.name, 10)) \(pad(start, 8, right: true)) \(pad(stop, 8, right: true))")
+            let timedOut = timing.stopTimedOut ? " (timed out)" : ""
+            lines.append("  \(pad(id.name, 10)) \(pad(start, 8, right: true)) \(pad(stop, 8, right: true))\(timedOut)")
         }
         return lines
     }
@@ -107,6 +110,7 @@ struct EventPrinter: Sendable {
         default:
             lastStopAt = event.time
             timing.stopTook = timing.stoppingAt.map { event.time - $0 }
+            timing.stopTimedOut = isStopTimeout(event.error)
             return timing.stopTook
         }
     }
@@ -120,7 +124,11 @@ struct EventPrinter: Sendable {
         case .taskFailed: what = "background task failed"
         case .stopRequested(let cause): what = "stop requested (\(describe(cause, requester: requester)))"
         }
-        if let took { what = pad(what, 22) + " \(pad("\(milliseconds(took))", 4, right: true)) ms" }
+        if let took {
+            what = pad(what, 22) + " \(pad("\(milliseconds(took))", 4, right: true)) ms"
+            // The time is the timeout, not how long the stop took: it never finished.
+            if isStopTimeout(event.error) { what += ", timed out" }
+        }
         if let error = event.error { what += "  error: \(error)" }
         return "\(pad(seconds(event.time), 8, right: true))  \(pad(event.service.name, 9)) \(what)"
     }
@@ -145,6 +153,12 @@ struct EventPrinter: Sendable {
         ]
         return "{\(fields.joined(separator: ","))}"
     }
+}
+
+/// Whether `error` says a stop was abandoned at its graceful shutdown timeout.
+func isStopTimeout(_ error: (any Error)?) -> Bool {
+    if case .stopTimedOut = error as? LifecycleError { return true }
+    return false
 }
 
 /// `SIGINT`, `SIGTERM`, or the number, for the causes of a stop.

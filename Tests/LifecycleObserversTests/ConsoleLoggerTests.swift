@@ -46,10 +46,7 @@ import Testing
         #expect(coloured[1] == "   0.040s  Database  starting → \u{1B}[32mrunning\u{1B}[0m  (starting 40.0ms)")
         #expect(coloured[6].hasSuffix("\u{1B}[31merror: connection reset\u{1B}[0m"))
         // Stripping the escapes gives the plain text back.
-        let stripped = coloured.map {
-            $0.replacingOccurrences(of: "\u{1B}\\[[0-9]+m", with: "", options: .regularExpression)
-        }
-        #expect(stripped == plain)
+        #expect(coloured.map(withoutColours) == plain)
     }
 
     @Test func consoleLoggerWritesToATextOutputStream() async {
@@ -76,6 +73,41 @@ import Testing
         #expect(text.contains("api  stop requested (requested)"))
         #expect(text.last?.hasPrefix("db  stopping → stopped  (stopping ") == true)
     }
+}
+
+/// Names and errors are the user's, outputs are the system's: neither may take the program down or
+/// forge a line.
+@Suite(.timeLimit(.minutes(1))) struct ConsoleLoggerRobustnessTests {
+    @Test(
+        arguments: zip(
+            Hostile.lineBreaks,
+            [#"\n"#, #"\r"#, #"\r\n"#, #"\u{B}"#, #"\u{C}"#, #"\u{85}"#, #"\u{2028}"#, #"\u{2029}"#]))
+    func aLineBreakInANameOrAnErrorStaysOnOneConsoleLine(lineBreak: String, shown: String) {
+        let name = "db\(lineBreak)   0.001s  API  stopping → stopped"
+        let lines = ConsoleLogger.lines(for: Hostile.run(of: name, number: 1))
+        let escaped = "db\(shown)   0.001s  API  stopping → stopped"
+        #expect(lines.first == "   0.000s  \(escaped)  idle → starting")
+        #expect(lines.last?.hasSuffix("error: refused: \(escaped)") == true)
+        #expect(lines.allSatisfy { !$0.hasControlCharacters })
+    }
+
+    @Test func noControlSequenceFromANameOrAnErrorReachesTheTerminal() {
+        for (number, name) in (Hostile.names + [Hostile.longName]).enumerated() {
+            let events = Hostile.run(of: name, number: number)
+            let plain = ConsoleLogger.lines(for: events)
+            let coloured = ConsoleLogger.lines(for: events, colored: true)
+            #expect(plain.allSatisfy { !$0.hasControlCharacters }, "\(plain)")
+            // With colour on, the only escapes are the logger's own: removing them gives the plain lines.
+            #expect(coloured.map(withoutColours) == plain)
+        }
+        let title = ConsoleLogger.lines(for: Hostile.run(of: "\u{1B}]0;owned\u{07}", number: 1))
+        #expect(title[0] == #"   0.000s  \u{1B}]0;owned\u{7}  idle → starting"#)
+    }
+}
+
+/// The line without the ANSI colour codes `ESC [ <digits> m`.
+func withoutColours(_ line: String) -> String {
+    line.replacingOccurrences(of: "\u{1B}\\[[0-9]+m", with: "", options: .regularExpression)
 }
 
 /// A `TextOutputStream` that is a reference, so the test sees what the logger wrote.

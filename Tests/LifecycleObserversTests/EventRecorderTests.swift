@@ -107,4 +107,43 @@ import Testing
         try await runner.stop()
         #expect(recorder.expectStates(of: service, [.idle, .starting, .running, .stopping, .stopped]) == nil)
     }
+
+    @Test func theTranscriptKeepsOneLinePerEventWhateverTheNames() throws {
+        let recorder = EventRecorder()
+        for (number, name) in Hostile.names.enumerated() {
+            for event in Hostile.run(of: name, number: number) { recorder.record(event) }
+        }
+        let lines = recorder.transcript.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count == recorder.events.count)
+        #expect(lines.allSatisfy { !$0.hasControlCharacters })
+        #expect(lines[0] == #"  1  0.000s  db\n   0.001s  API  stopping → stopped#0  idle → starting"#)
+        let mismatch = try #require(recorder.expectOrder(reaching: .running, [ServiceID]()))
+        #expect(!mismatch.message.hasControlCharacters)
+    }
+
+    @Test(arguments: [Duration.zero, .seconds(-1), .nanoseconds(-1)])
+    func waitUntilReturnsAtOnceWhenTheConditionHoldsWhateverTheTimeout(_ timeout: Duration) async throws {
+        let recorder = EventRecorder()
+        recorder.record(Fixture.event(Fixture.database, .idle, .starting, at: 0))
+        // The condition already holds: no timer, however short, may win (each round used to be a coin toss).
+        for _ in 0..<200 {
+            try await recorder.waitUntil(timeout: timeout) { !$0.isEmpty }
+        }
+        await #expect(throws: RecorderMismatch.self) {
+            try await recorder.waitUntil(timeout: timeout) { $0.isEmpty }
+        }
+    }
+
+    @Test func waitUntilWithTheLongestTimeoutWaitsForTheConditionInsteadOfCrashing() async throws {
+        let recorder = EventRecorder()
+        let feeder = Task {
+            try await Task.sleep(for: .milliseconds(10))
+            recorder.record(Fixture.event(Fixture.database, .idle, .starting, at: 0))
+        }
+        try await recorder.waitUntil(timeout: .seconds(Int64.max)) { !$0.isEmpty }
+        try await feeder.value
+        let waiting = Task { try await recorder.waitUntil(timeout: .seconds(Int64.max)) { $0.count > 1 } }
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { try await waiting.value }
+    }
 }

@@ -69,3 +69,20 @@ import Testing
             records.allSatisfy { $0.id == ($0.service == "db" ? database.serviceID.number : broken.serviceID.number) })
     }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct JSONLinesLoggerRobustnessTests {
+    @Test func everyHostileNameAndErrorRoundTripsThroughOneJSONLine() async throws {
+        for (number, name) in (Hostile.names + [Hostile.longName]).enumerated() {
+            let events = Hostile.run(of: name, number: number)
+            let lines = Lines()
+            await JSONLinesLogger { lines.append($0) }.observe(stream(of: events))
+            #expect(lines.all.count == events.count)
+            for line in lines.all {
+                #expect(!line.hasControlCharacters, "\(line.debugDescription)")
+                let record = try JSONDecoder().decode(JSONLifecycleRecord.self, from: Data(line.utf8))
+                #expect(record.service == name)
+                #expect(record.error == nil || record.error == "refused: \(name)")
+            }
+        }
+    }
+}

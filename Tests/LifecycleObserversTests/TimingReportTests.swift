@@ -1,3 +1,4 @@
+import Foundation
 import LifecycleObservers
 import Testing
 
@@ -91,13 +92,13 @@ import Testing
                     dateFormat x
                     axisFormat %S.%L s
                     section Startup
-                    Database : crit, 0, 40
-                    Cache : crit, 40, 60
-                    API : crit, 60, 90
+                    Database : crit, start1, 0, 40
+                    Cache : crit, start2, 40, 60
+                    API : crit, start3, 60, 90
                     section Shutdown
-                    API : 502, 510
-                    Cache (failed) : 510, 10510
-                    Database : 10510, 10520
+                    API : stop3, 502, 510
+                    Cache (failed) : stop2, 510, 10510
+                    Database : stop1, 10510, 10520
 
                 """)
     }
@@ -130,5 +131,89 @@ import Testing
         let startup = try #require(report.startup)
         #expect(startup >= .milliseconds(20) && startup < .seconds(30))
         #expect(report.entries.allSatisfy { $0.stopOutcome == .stopped })
+    }
+}
+
+/// Reports users paste into their docs and terminals: no name may break them, no size may stall them.
+@Suite(.timeLimit(.minutes(1))) struct TimingReportRobustnessTests {
+    /// Each name's service starts and stops in turn, 10 ms each step.
+    static func events(of names: [String]) -> [LifecycleEvent] {
+        names.enumerated().flatMap { number, name in
+            let id = ServiceID(name: name, number: number)
+            let at = number * 40
+            return [
+                Fixture.event(id, .idle, .starting, at: at), Fixture.event(id, .starting, .running, at: at + 10),
+                Fixture.event(id, .running, .stopping, at: at + 20),
+                Fixture.event(id, .stopping, .stopped, at: at + 30),
+            ]
+        }
+    }
+
+    @Test func theTableHasOneRowPerServiceWhateverTheNames() {
+        let names = Hostile.names
+        let table = TimingReport(Self.events(of: names)).table()
+        let lines = table.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.allSatisfy { !$0.hasControlCharacters })
+        // The header, a row per service, the totals, the critical path, and the final newline.
+        #expect(lines.count == names.count + 4)
+        #expect(lines.contains { $0.hasPrefix(#"*  db\r\n   0.001s  API  stopping → stopped"#) })
+        #expect(lines[lines.count - 2].hasPrefix(#"critical path: db\n   0.001s"#))
+    }
+
+    @Test func everyServiceGetsItsOwnGanttBarWhateverItsName() throws {
+        let names = Hostile.names + [Hostile.longName, "Database"]
+        let chart = TimingReport(Self.events(of: names)).mermaidGantt()
+        let lines = chart.split(separator: "\n")
+        #expect(lines.allSatisfy { !$0.hasControlCharacters })
+        #expect(!chart.contains("%%"))
+        #expect(
+            lines.prefix(5) == [
+                "gantt", "    title Startup and shutdown", "    dateFormat x", "    axisFormat %S.%L s",
+                "    section Startup",
+            ])
+        #expect(lines.filter { $0.hasPrefix("    section ") } == ["    section Startup", "    section Shutdown"])
+        let bars = lines.compactMap { $0.wholeMatch(of: /\s{4}(.+) : (?:crit, )?(start|stop)([0-9]+), [0-9]+, [0-9]+/) }
+        #expect(bars.count == 2 * names.count)
+        #expect(Set(bars.map { "\($0.output.2)\($0.output.3)" }).count == 2 * names.count)
+        for bar in bars {
+            let label = String(bar.output.1)
+            // Only entity codes: no character Gantt syntax acts on, no comment, no keyword at the start.
+            let bare = label.replacing(/#[0-9]+;/, with: "")
+            #expect(!bare.contains { ":;#%".contains($0) }, "\(label)")
+            #expect(label.first.map { $0.isLetter || $0 == "#" } == true, "\(label)")
+            #expect(!ganttKeywords.contains { label.lowercased().hasPrefix($0) }, "\(label)")
+        }
+        // What Mermaid draws: the name itself, when it has nothing to escape and fits.
+        let drawn = Set(bars.map { mermaidDecoded(String($0.output.1)) })
+        for name in names where !name.hasControlCharacters && !name.isEmpty && name.count <= 200 {
+            #expect(drawn.contains(name), "\(name)")
+        }
+        #expect(drawn.contains("(empty name)"))
+        #expect(chart.contains("    Database : crit, start\(names.count), "))
+        #expect(chart.contains("    #84;itle Service : crit, start"))
+    }
+
+    @Test func theCriticalPathOfATwelveThousandServiceChainIsFoundWellWithinSeconds() {
+        // Built leaf first; `all` holds the root first, so releasing it never recurses down the chain.
+        var all: [ClosureService] = [ClosureService(name: "s12000")]
+        for number in (1..<12_000).reversed() {
+            all.append(ClosureService(name: "s\(number)", dependencies: [all[all.count - 1]]))
+        }
+        let ids = all.map(\.serviceID)
+        all.reverse()
+        let events = ids.enumerated().flatMap { step, id in
+            [Fixture.event(id, .idle, .starting, at: step), Fixture.event(id, .starting, .running, at: step + 1)]
+        }
+        let clock = ContinuousClock()
+        var byDependencies: [ServiceID] = []
+        var byTime: [ServiceID] = []
+        let elapsed = clock.measure {
+            byDependencies = TimingReport(events, root: all[0]).criticalPath
+            byTime = TimingReport(events).criticalPath
+        }
+        #expect(byDependencies == ids)
+        #expect(byTime == ids)
+        // Quadratic, it took 15 s in release; linear, milliseconds.
+        #expect(elapsed < .seconds(10))
     }
 }

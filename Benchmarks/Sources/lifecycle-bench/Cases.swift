@@ -5,9 +5,10 @@ import ServiceLifecycle
 
 /// One measurement: a system, a shape, a size, and whether a consumer follows the events.
 struct Case: Hashable, CustomStringConvertible {
-    enum System: String { case lifecycle, blocking, servicegroup, floor, latency }
+    enum System: String { case lifecycle, blocking, servicegroup, floor, latency, report }
     let system: System
-    /// `wide`, `chain`, `staged`; `flat` for ServiceGroup and the floor; the case name for latency.
+    /// `wide`, `chain`, `staged`; `flat` for ServiceGroup and the floor; the case name for latency
+    /// and report cases.
     let shape: String
     let count: Int
     /// A live consumer of `events()` (Lifecycle only).
@@ -34,6 +35,7 @@ struct Case: Hashable, CustomStringConvertible {
         switch system {
         case .servicegroup: return max(3, min(200, 100_000 / count))
         case .latency: return 21
+        case .report: return max(3, min(50, 100_000 / count))
         case .lifecycle, .blocking, .floor: return max(5, min(200, 200_000 / count))
         }
     }
@@ -105,6 +107,8 @@ func runOnce(_ benchCase: Case) async throws -> Duration {
         return elapsed
     case .servicegroup:
         return try await runServiceGroup(benchCase.count)
+    case .report:
+        return measureReport(benchCase.shape, benchCase.count)
     case .latency:
         switch benchCase.shape {
         case "parallel-sleep": return try await parallelSleepStart(benchCase.count)

@@ -1,7 +1,10 @@
 // lifecycle-bench: start + stop cost per service for Lifecycle trees, ServiceGroup and a bare-await floor.
 //
 //   swift run -c release --package-path Benchmarks lifecycle-bench [--sizes 10,1000,10000,100000]
-//       [--servicegroup-max 10000] [--json results.json]
+//       [--servicegroup-max 10000] [--json results.json] [--systems floor,lifecycle,blocking,servicegroup,latency]
+//
+// The reports of LifecycleObservers (critical path, tree diagram) are measured on request:
+//   swift run -c release --package-path Benchmarks lifecycle-bench --systems report --sizes 1000,4000,12000
 //
 // Each case runs in a child process of its own (this executable with --case), so the peak resident
 // memory (VmHWM) of one case is not inflated by another's. Times are medians of repeated runs.
@@ -40,6 +43,10 @@ for size in sizes {
 }
 cases.append(Case(.latency, "parallel-sleep", 100))
 cases.append(Case(.latency, "stop-reaction", 1_000))
+// Reports of recorded runs, per service (per group for the tree): opt in with --systems report.
+for size in sizes {
+    for shape in ReportShape.allCases { cases.append(Case(.report, shape.rawValue, size)) }
+}
 
 func runChild(_ benchCase: Case) -> Measurement? {
     let process = Process()
@@ -89,8 +96,9 @@ for benchCase in cases {
     case .servicegroup: system = "ServiceGroup 2.13.0"
     case .floor: system = "floor (bare await)"
     case .latency: system = "latency"
+    case .report: system = "report"
     }
-    let isLatency = benchCase.system == .latency
+    let isLatency = benchCase.system == .latency || benchCase.system == .report
     let ratio = isLatency ? "" : floors[benchCase.count].map { String(format: "%.1f", result.medianNanoseconds / $0) } ?? ""
     let row =
         "| \(pad(system, 22, left: true)) | \(pad(benchCase.shape, 7, left: true)) | \(pad(String(benchCase.count), 7)) | \(pad(format(nanoseconds: result.medianNanoseconds), 11)) | \(pad(ratio, 8)) | \(pad(isLatency ? "" : String(format: "%.0f", result.peakBytesPerService), 14)) |"

@@ -16,7 +16,7 @@
 ///   run on different threads at once, also when their trees share services: a shared service starts
 ///   exactly once (a second thread waits for the first's `start()` to return) and stops once.
 public final class BlockingRunner {
-    private enum Phase { case idle, running, stopped }
+    private enum Phase { case idle, starting, running, stopped }
 
     private let root: any BlockingService
     private let rootID: ServiceID
@@ -26,6 +26,8 @@ public final class BlockingRunner {
     private let observersLeft: ConditionLock<Int>
     private var phase = Phase.idle
     private var plan: BlockingTreePlan?
+    /// `stop()` was called from inside the start (a service deciding the tree must not run).
+    private var isStopRequestedWhileStarting = false
 
     /// A runner for the tree under `service`.
     ///
@@ -64,26 +66,36 @@ public final class BlockingRunner {
     /// On failure, everything this start began is stopped in reverse order (the failed service's
     /// `stop()` is not called), the observers have seen the last event, and the original error is rethrown.
     ///
+    /// A ``stop()`` called from inside one of the tree's `start()`s is kept: once the start is
+    /// over, everything it started is stopped in reverse order and this throws `CancellationError`.
+    ///
     /// - Throws: ``LifecycleError/alreadyStarted(_:)`` on a second call, ``LifecycleError/dependencyCycle(_:)``
-    ///   before anything starts, or the error of a `start()`.
+    ///   before anything starts, the error of a `start()`, or `CancellationError` after a stop
+    ///   requested during the start.
     public func start() throws {
         guard phase == .idle else { throw LifecycleError.alreadyStarted(rootID) }
-        phase = .stopped
+        phase = .starting
         do {
             let plan = try BlockingTreePlan(root: root)
             try BlockingCoordinator.start(plan, emit: emit)
             self.plan = plan
             phase = .running
         } catch {
+            phase = .stopped
             finishEvents()
             throw error
+        }
+        if isStopRequestedWhileStarting {
+            try? stop()
+            throw CancellationError()
         }
     }
 
     /// Stops the tree on the calling thread: services in reverse order, every stop attempted even when
     /// others throw.
     ///
-    /// Returns after the observers consumed the last event. Calling it again does nothing.
+    /// Returns after the observers consumed the last event. Calling it again does nothing. Called from
+    /// inside a `start()` of this tree, it returns at once and the start rolls back when it is over.
     ///
     /// - Throws: the first error a `stop()` threw, after every stop ran; ``LifecycleError/notStarted(_:)``
     ///   when the runner was never started.
@@ -92,6 +104,9 @@ public final class BlockingRunner {
         case .idle:
             throw LifecycleError.notStarted(rootID)
         case .stopped:
+            return
+        case .starting:
+            isStopRequestedWhileStarting = true
             return
         case .running:
             phase = .stopped

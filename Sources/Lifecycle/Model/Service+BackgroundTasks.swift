@@ -9,8 +9,8 @@ extension Service {
     /// - Throws: ``LifecycleError/taskAddedWhileNotRunning(_:_:)`` when the service is neither
     ///   starting nor running.
     public func addTask(_ operation: @escaping @Sendable () async throws -> Void) throws {
-        try ServiceTable.shared.addTask(to: self, operation) { id, error in
-            await Coordinator.shared.backgroundTaskFailed(id, error)
+        try ServiceTable.shared.addTask(to: self, operation) { id, life, error in
+            await Coordinator.shared.backgroundTaskFailed(id, life: life, error)
         }
     }
 }

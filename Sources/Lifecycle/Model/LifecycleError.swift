@@ -11,6 +11,11 @@ public enum LifecycleError: Error, Sendable, Equatable, CustomStringConvertible 
     case invalidTimeout(ServiceID, Duration)
     /// The service's `start()` did not return within its `startTimeout`; it was cancelled.
     case startTimedOut(ServiceID, after: Duration)
+    /// The service's `start()` was cancelled (a stop request, a failed sibling in its `Parallel`
+    /// stage) and did not return within its `gracefulShutdownTimeout`, or the stop escalated: the
+    /// start was abandoned and the service is failed. Should it return successfully later, its `stop()`
+    /// is called at once.
+    case startAbandoned(ServiceID)
     /// The service's `stop()` did not return within its `gracefulShutdownTimeout` and was abandoned.
     case stopTimedOut(ServiceID, after: Duration)
     /// `start()` was called on a runner that was already started; a runner runs its tree once.
@@ -34,6 +39,9 @@ public enum LifecycleError: Error, Sendable, Equatable, CustomStringConvertible 
             "\(id) has a timeout of \(value); timeouts must be greater than zero"
         case .startTimedOut(let id, let limit):
             "\(id) did not start within its startTimeout of \(limit) and was cancelled"
+        case .startAbandoned(let id):
+            "\(id) was cancelled while starting and its start() did not return in time, so it was abandoned; "
+                + "make start() honour cancellation (Task.isCancelled, Task.checkCancellation())"
         case .stopTimedOut(let id, let limit):
             "\(id) did not stop within its gracefulShutdownTimeout of \(limit) and was abandoned"
         case .alreadyStarted(let id):

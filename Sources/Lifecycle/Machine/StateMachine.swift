@@ -73,6 +73,13 @@ struct StateMachine: Sendable {
         }
     }
 
+    /// A holder that waited for another holder's start (``AcquireAction/waitForStart``) was
+    /// cancelled: it is no longer counted. The start goes on for the others.
+    mutating func waitingHolderLeft() {
+        guard isAcquiring, holders > 1 else { return }  // the holder that starts it stays counted
+        holders -= 1
+    }
+
     /// The dependencies are running: emit the returned transition and call `start()`.
     mutating func dependenciesStarted() throws(LifecycleError) -> Transition {
         try move(to: .starting)

@@ -11,6 +11,15 @@ struct LifecycleClock: Sendable {
     init<C: Clock<Duration>>(_ clock: C) {
         let origin = clock.now
         elapsed = { origin.duration(to: clock.now) }
-        sleep = { try await clock.sleep(for: $0) }
+        // A sleep of `.seconds(Int64.max)` traps in the standard library's clocks: clamp it.
+        sleep = { try await clock.sleep(for: min($0, Duration.practicallyNever)) }
     }
+}
+
+extension Duration {
+    /// About 34,000 years: the longest time the lifecycle waits for anything.
+    ///
+    /// A user's timeout above it (`.seconds(Int64.max)` is a natural way to write "never") is
+    /// treated as this, so that no sum of timeouts or sleep on a clock can overflow (DESIGN §4).
+    static let practicallyNever = Duration.seconds(Int64(1) << 40)
 }

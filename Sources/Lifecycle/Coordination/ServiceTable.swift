@@ -7,6 +7,9 @@ final class ServiceTable: Sendable {
     /// The one table of the process: a service shared by two trees has one state.
     static let shared = ServiceTable()
 
+    /// The service whose background task the current task is (bound by ``addTask(to:_:reportFailure:)``).
+    @TaskLocal static var currentTaskOwner: ServiceID?
+
     /// What the table keeps of one service. A class so a lookup copies one reference, not a weak
     /// reference and a dictionary; a tree's plan keeps its services' records, so the coordinator's
     /// state writes need no lookup at all.
@@ -16,6 +19,9 @@ final class ServiceTable: Sendable {
         weak var object: (any Service)?
         let id: ServiceID
         var state: ServiceState = .idle
+        /// Which life of the service this is: counted up at every `→ starting`. Background tasks
+        /// belong to one life, so nothing of an earlier life can touch a later one.
+        var life = 0
         var tasks: [Int: Task<Void, Never>] = [:]
 
         init(object: any Service, id: ServiceID) {
@@ -67,14 +73,27 @@ final class ServiceTable: Sendable {
         storage.withLock { _ in record.state }
     }
 
-    /// Records a transition's new state, for synchronous readers, without a lookup.
-    func setState(_ state: ServiceState, of record: Record) {
-        storage.withLock { _ in record.state = state }
+    /// Records a transition's new state, for synchronous readers, without a lookup; returns the
+    /// service's life, a new one when the service begins `starting`.
+    @discardableResult
+    func setState(_ state: ServiceState, of record: Record) -> Int {
+        storage.withLock { _ in
+            record.state = state
+            if state == .starting { record.life += 1 }
+            return record.life
+        }
     }
 
-    /// Takes the background tasks out of a record a plan holds, for the stop to cancel and await.
-    func takeTasks(of record: Record) -> [Task<Void, Never>] {
+    /// The current life of a service (see ``Record/life``).
+    func life(of record: Record) -> Int {
+        storage.withLock { _ in record.life }
+    }
+
+    /// Takes the background tasks of one life out of a record, for a stop or a failed start to
+    /// cancel and await; nothing when the service has begun a later life meanwhile.
+    func takeTasks(of record: Record, life: Int) -> [Task<Void, Never>] {
         storage.withLock { _ in
+            guard record.life == life else { return [] }
             defer { record.tasks = [:] }
             return Array(record.tasks.values)
         }
@@ -103,7 +122,7 @@ final class ServiceTable: Sendable {
     /// recorded, so a stop that takes the tasks always sees it.
     func addTask(
         to service: any Service, _ operation: @escaping @Sendable () async throws -> Void,
-        reportFailure: @escaping @Sendable (ServiceID, any Error) async -> Void
+        reportFailure: @escaping @Sendable (ServiceID, _ life: Int, any Error) async -> Void
     ) throws(LifecycleError) {
         let key = ObjectIdentifier(service)
         let id = identify(service)
@@ -115,12 +134,13 @@ final class ServiceTable: Sendable {
             }
             storage.nextTaskToken += 1
             let token = storage.nextTaskToken
-            storage.entries[key]!.tasks[token] = Task { [weak self] in
+            let life = entry.life
+            entry.tasks[token] = Task { [weak self] in
                 do {
-                    try await operation()
+                    try await Self.$currentTaskOwner.withValue(id) { try await operation() }
                 } catch is CancellationError {
                 } catch {
-                    await reportFailure(id, error)
+                    await reportFailure(id, life, error)
                 }
                 self?.removeTask(token, key: key)
             }

@@ -43,9 +43,7 @@ final class SignalHandling: Sendable {
         token = SignalRouter.shared.take(self.signals) { number in
             // The first request wins; a signal that finds the tree already stopping (after an
             // earlier signal, a `requestStop()` or a failure) can only mean "hurry": it escalates.
-            if !runner.requestStop(cause: .signal(number)) {
-                runner.escalate(signal: number)
-            }
+            runner.signalArrived(number)
         }
     }
 

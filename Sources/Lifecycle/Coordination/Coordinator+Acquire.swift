@@ -70,6 +70,12 @@ extension Coordinator {
         let node = plan.nodes[index]
         let id = node.id
         while true {
+            if orphanedStarts[id] != nil, held[id] == nil || held[id]!.machine.state != .running {
+                // An abandoned start() of it still runs: wait until it is over (DESIGN §4), then ask again.
+                await waitForOrphanedStart(of: id)
+                if Task.isCancelled { return .finished(.failure(CancellationError())) }
+                continue
+            }
             let entry: Held
             if let known = held[id] {
                 entry = known
@@ -82,12 +88,22 @@ extension Coordinator {
             case .countHolder:
                 return .finished(.success(()))
             case .waitForStart:
+                let token = nextNumber()
                 do {
-                    try await withCheckedThrowingContinuation { startWaiters[id, default: []].append($0) }
+                    // Cancelling this holder ends its wait, not the start: the others still get it.
+                    try await withTaskCancellationHandler {
+                        try await withCheckedThrowingContinuation { startWaiters[id, default: [:]][token] = $0 }
+                    } onCancel: {
+                        Task { await self.startWaitCancelled(id, token: token) }
+                    }
                     return .finished(.success(()))
                 } catch is CancellationError where !Task.isCancelled {
                     // The holder that was starting it was cancelled, not this one: ask again, and
                     // start it for this holder if nobody else has meanwhile.
+                    continue
+                } catch LifecycleError.startAbandoned where !Task.isCancelled {
+                    // The same, with a start() that ignored that holder's cancellation: ask again,
+                    // which waits until the abandoned start() is over.
                     continue
                 } catch {
                     return .finished(.failure(error))
@@ -103,6 +119,19 @@ extension Coordinator {
         }
     }
 
+    /// Waits until the abandoned `start()` of the service is over, or this holder is cancelled.
+    private func waitForOrphanedStart(of id: ServiceID) async {
+        let token = nextNumber()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                guard orphanedStarts[id] != nil else { return continuation.resume() }
+                orphanedStarts[id]![token] = continuation
+            }
+        } onCancel: {
+            Task { await self.orphanWaitCancelled(id, token: token) }
+        }
+    }
+
     /// The node's dependencies are running: call its `start()`; on failure stop them again.
     private func startOwned(_ frame: StartFrame, of plan: TreePlan, for runner: ServiceRunner) async -> Result<
         Void, any Error
@@ -113,16 +142,24 @@ extension Coordinator {
             return .failure(await dependenciesFailed(frame, of: plan, for: runner, error: CancellationError()))
         }
         let entry = held[id]!
+        var life: Int?
+        let attempt = StartAttempt()
         do {
-            emit(try entry.machine.dependenciesStarted(), of: node, for: runner)
-            try await Self.callStart(node, clock: runner.clock)
+            life = emit(try entry.machine.dependenciesStarted(), of: node, for: runner)
+            try await Self.callStart(node, life: life!, attempt: attempt, for: runner)
         } catch {
             // `starting → failed` when `start()` was called; nothing to emit when it never was.
             if let failed = try? entry.machine.startAttemptFailed() {
                 emit(failed, of: node, for: runner, error: error)
+                startFailed(id, attempt: attempt)
             }
+            // The tasks the failed start added end before the failure goes on (DESIGN §4); the state
+            // is `failed` already, so no new one can be added.
+            let tasks = life.map { ServiceTable.shared.takeTasks(of: node.record, life: $0) } ?? []
+            for task in tasks { task.cancel() }
             // Waiters learn the outcome now, before the awaits below let a new start begin.
             endStart(of: id, with: error)
+            await Self.awaitEnded(tasks, limit: node.gracefulShutdownTimeout, for: runner)
             await rollBack(node.stages.map { .stage($0, plan) }, for: runner)
             return .failure(error)
         }
@@ -157,7 +194,7 @@ extension Coordinator {
     private func acquireParallel(_ stage: [Int], of plan: TreePlan, for runner: ServiceRunner) async -> Result<
         Void, any Error
     > {
-        var leaves: [Int] = []
+        var leaves: [(member: Int, life: Int)] = []
         var others: [Int] = []
         var started: [Int] = []
         var firstError: (any Error)?
@@ -171,8 +208,8 @@ extension Coordinator {
             switch await enter(member, of: plan) {
             case .owned:
                 do {
-                    emit(try held[node.id]!.machine.dependenciesStarted(), of: node, for: runner)
-                    leaves.append(member)
+                    leaves.append(
+                        (member, emit(try held[node.id]!.machine.dependenciesStarted(), of: node, for: runner)))
                 } catch {
                     held[node.id]!.machine.dependenciesFailed()
                     endStart(of: node.id, with: error)
@@ -186,20 +223,26 @@ extension Coordinator {
         }
         if let firstError {
             // Nothing was spawned: give back what was entered, and fail before any `start()` ran.
-            for member in leaves {
-                let node = plan.nodes[member]
-                leafStartEnded(node, for: runner, error: firstError)
+            for (member, life) in leaves {
+                // Never started: no task was added, none to end.
+                _ = leafStartEnded(plan.nodes[member], life: life, attempt: nil, for: runner, error: firstError)
             }
             if !started.isEmpty { await rollBack([.stage(started, plan)], for: runner) }
             return .failure(firstError)
         }
-        let clock = runner.clock
+        var lives: [Int: Int] = [:]
+        var attempts: [Int: StartAttempt] = [:]
+        var leftoverTasks: [Task<Void, Never>] = []
+        var longestGrace = Duration.zero
         await withTaskGroup(of: (Int, Bool, (any Error)?).self) { group in
-            for member in leaves {
+            for (member, life) in leaves {
                 let node = plan.nodes[member]
+                lives[member] = life
+                let attempt = StartAttempt()
+                attempts[member] = attempt
                 group.addTask {
                     do {
-                        try await Self.callStart(node, clock: clock)
+                        try await Self.callStart(node, life: life, attempt: attempt, for: runner)
                         return (member, true, nil)
                     } catch {
                         return (member, true, error)
@@ -217,7 +260,15 @@ extension Coordinator {
                 }
             }
             for await (member, isLeaf, error) in group {
-                if isLeaf { leafStartEnded(plan.nodes[member], for: runner, error: error) }
+                if isLeaf {
+                    let node = plan.nodes[member]
+                    let tasks = leafStartEnded(
+                        node, life: lives[member]!, attempt: attempts[member], for: runner, error: error)
+                    if !tasks.isEmpty {
+                        leftoverTasks += tasks
+                        longestGrace = max(longestGrace, node.gracefulShutdownTimeout)
+                    }
+                }
                 guard let error else {
                     started.append(member)
                     continue
@@ -233,20 +284,31 @@ extension Coordinator {
             }
         }
         guard let firstError else { return .success(()) }
+        await Self.awaitEnded(leftoverTasks, limit: longestGrace, for: runner)
         if !started.isEmpty { await rollBack([.stage(started, plan)], for: runner) }
         return .failure(firstError)
     }
 
     /// The `start()` of a leaf started by ``acquireParallel(_:of:for:)`` returned or threw.
-    private func leafStartEnded(_ node: TreePlan.Node, for runner: ServiceRunner, error: (any Error)?) {
+    ///
+    /// - Returns: on failure, the background tasks the failed start added, cancelled already: the
+    ///   caller awaits them before the failure goes on.
+    private func leafStartEnded(
+        _ node: TreePlan.Node, life: Int, attempt: StartAttempt?, for runner: ServiceRunner, error: (any Error)?
+    ) -> [Task<Void, Never>] {
         let entry = held[node.id]!
+        var tasks: [Task<Void, Never>] = []
         do {
             if let error {
                 emit(try entry.machine.startFailed(), of: node, for: runner, error: error)
+                if let attempt { startFailed(node.id, attempt: attempt) }
+                tasks = ServiceTable.shared.takeTasks(of: node.record, life: life)
+                for task in tasks { task.cancel() }
             } else {
                 emit(try entry.machine.startReturned(), of: node, for: runner)
             }
         } catch {}  // `starting → running` and `starting → failed` are always legal
         endStart(of: node.id, with: error)
+        return tasks
     }
 }

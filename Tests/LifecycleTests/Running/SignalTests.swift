@@ -241,8 +241,7 @@ private final class SignalProbe: Service {
         defer { record.withLock { $0.sawCancellation = $0.sawCancellation || Task.isCancelled } }
         if hangsInStop { try await Task.sleep(for: .seconds(3600)) }
         // A short drain: a cancellation that lands in the first moments of the stop ends it, and is
-        // seen. (runWithDeadline starts the stop's task before it forwards the caller's cancellation,
-        // so an instant stop could finish before the cancellation lands.)
+        // seen (an instant stop could finish before the cancellation lands).
         try? await Task.sleep(for: .milliseconds(20))
     }
 }

@@ -23,7 +23,9 @@ extension Service {
 ///
 /// The scoped form, like Python's `async with`. If the tree fails while `body` runs (a background
 /// task throws), `body`'s task is cancelled and the failure is what this throws, after the tree has
-/// stopped. If `body` throws, the tree is stopped and `body`'s error rethrown. Signals are not handled.
+/// stopped. If `body` throws, the tree is stopped and `body`'s error rethrown. A background task
+/// that fails after `body` returned, or while the tree stops, makes it throw that failure, as `run()`
+/// does. Signals are not handled.
 public func withRunning<S: Service, T: Sendable>(
     _ service: S,
     observers: [any LifecycleObserver] = [],
@@ -62,6 +64,9 @@ public func withRunning<S: Service, T: Sendable>(
     do { try await runner.stop() } catch { stopError = error }
     let value = try outcome.get()
     if let stopError { throw stopError }
+    // A background task that failed after the body ended, or while the tree stopped, is thrown as
+    // `run()` throws it (DESIGN §2, §4).
+    if let failure = runner.failure { throw failure }
     return value
 }
 

@@ -14,6 +14,8 @@ struct TreePlan: Sendable {
         /// The service's record in ``ServiceTable``: state writes go straight to it.
         let record: ServiceTable.Record
         let stages: [[Int]]
+        /// The service's timeouts, at most ``Swift/Duration/practicallyNever`` so that no arithmetic
+        /// on them overflows.
         let startTimeout: Duration?
         let gracefulShutdownTimeout: Duration
 
@@ -68,7 +70,8 @@ struct TreePlan: Sendable {
             nodes.append(
                 Node(
                     service: service, id: id, record: record, stages: stages.map { $0.map(index(of:)) },
-                    startTimeout: startLimit, gracefulShutdownTimeout: grace))
+                    startTimeout: startLimit.map { min($0, .practicallyNever) },
+                    gracefulShutdownTimeout: min(grace, .practicallyNever)))
             next += 1
         }
         if let cycle = Self.findCycle(in: nodes) { throw .dependencyCycle(cycle) }

@@ -48,6 +48,8 @@ extension Coordinator {
     struct StopInFlight {
         let node: TreePlan.Node
         let plan: TreePlan
+        /// The life of the service this stop ends: its tasks, and no later life's, are cancelled.
+        let life: Int
         /// On the walk's clock (time since the runner was made).
         let deadline: Duration
         let claim: Int
@@ -96,7 +98,12 @@ extension Coordinator {
     /// Starts a task that drives `strand`; it starts cancelled when the walk is.
     private func spawnDriver(for strand: Int, in walk: Int) {
         let driver = nextNumber()
-        let task = Task { await self.drive(strand, as: driver) }
+        let runner = ObjectIdentifier(walks[walk]!.runner)
+        // The stops run as the runner's own work: a `stop()` of this runner called from one of them
+        // must not wait for the walk that waits for it (see ``ServiceRunner/stop()``).
+        let task = Task {
+            await ServiceRunner.$currentRunner.withValue(runner) { await self.drive(strand, as: driver) }
+        }
         walks[walk]!.drivers[driver] = task
         if walks[walk]!.isCancelled { task.cancel() }
     }
@@ -104,7 +111,7 @@ extension Coordinator {
     /// What a driver does next.
     private enum DriverStep {
         /// Await this service's `stop()`, then report it with the claim.
-        case awaitStop(any Service, ServiceTable.Record, claim: Int)
+        case awaitStop(any Service, ServiceTable.Record, life: Int, claim: Int)
         /// The strand waits for others, was taken over, or the walk is over: the driver ends.
         case end
     }
@@ -115,8 +122,8 @@ extension Coordinator {
     /// never returns keeps only its own service alive, never the rest of the tree.
     private func drive(_ first: Int, as driver: Int) async {
         var current = first
-        while case .awaitStop(let service, let record, let claim) = advance(&current, as: driver) {
-            let stopError = await Self.performStop(of: service, record: record)
+        while case .awaitStop(let service, let record, let life, let claim) = advance(&current, as: driver) {
+            let stopError = await Self.performStop(of: service, record: record, life: life)
             guard stopReturned(in: current, claim: claim, error: stopError) else { return }  // abandoned
         }
     }
@@ -142,8 +149,8 @@ extension Coordinator {
             let strand = strands[current]!
             switch strand.steps.popLast()! {
             case .release(let index, let plan):
-                if let (service, record, claim) = beginStop(index, of: plan, in: current, as: driver) {
-                    return .awaitStop(service, record, claim: claim)
+                if let (service, record, life, claim) = beginStop(index, of: plan, in: current, as: driver) {
+                    return .awaitStop(service, record, life: life, claim: claim)
                 }
             case .stage(let members, let plan):
                 guard members.count > 1 else {
@@ -169,7 +176,7 @@ extension Coordinator {
     /// stop for this driver and arms the watchdog, and returns the service whose `stop()` to await.
     private func beginStop(
         _ index: Int, of plan: TreePlan, in strand: Int, as driver: Int
-    ) -> (any Service, ServiceTable.Record, Int)? {
+    ) -> (any Service, ServiceTable.Record, life: Int, claim: Int)? {
         let walkNumber = strands[strand]!.walk
         let walk = walks[walkNumber]!
         let id = plan.nodes[index].id
@@ -190,13 +197,13 @@ extension Coordinator {
         }
         // The node as it was started, possibly by another tree: its stages are what it holds.
         let node = owner.node
-        emit(transition, of: node, for: walk.runner)
+        let life = emit(transition, of: node, for: walk.runner)
         let claim = nextNumber()
         let deadline = walk.runner.clock.elapsed() + node.gracefulShutdownTimeout
         strands[strand]!.inFlight = StopInFlight(
-            node: node, plan: owner.plan, deadline: deadline, claim: claim, driver: driver)
+            node: node, plan: owner.plan, life: life, deadline: deadline, claim: claim, driver: driver)
         armWatchdog(of: walkNumber, until: deadline)
-        return (node.service, node.record, claim)
+        return (node.service, node.record, life, claim)
     }
 
     /// A `stop()` returned: report it, unless it was abandoned meanwhile (the watchdog took the strand).
@@ -209,13 +216,17 @@ extension Coordinator {
         return true
     }
 
-    /// Calls `stop()`, then cancels and awaits the background tasks (DESIGN §3); returns the stop's error.
+    /// Calls `stop()`, then cancels and awaits the background tasks of that life (DESIGN §3); returns
+    /// the stop's error.
+    ///
+    /// A stop abandoned at its timeout that returns late finds no task to take: the abandonment took
+    /// them, and a later life's tasks are not its own.
     private nonisolated static func performStop(
-        of service: any Service, record: ServiceTable.Record
+        of service: any Service, record: ServiceTable.Record, life: Int
     ) async -> (any Error)? {
         var stopError: (any Error)?
         do { try await service.stop() } catch { stopError = error }
-        let tasks = ServiceTable.shared.takeTasks(of: record)
+        let tasks = ServiceTable.shared.takeTasks(of: record, life: life)
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
         return stopError
@@ -291,7 +302,7 @@ extension Coordinator {
         let walk = strands[strand]!.walk
         strands[strand]!.inFlight = nil
         walks[walk]!.drivers.removeValue(forKey: stop.driver)?.cancel()
-        for task in ServiceTable.shared.takeTasks(of: stop.node.record) { task.cancel() }
+        for task in ServiceTable.shared.takeTasks(of: stop.node.record, life: stop.life) { task.cancel() }
         let error = LifecycleError.stopTimedOut(stop.node.id, after: stop.node.gracefulShutdownTimeout)
         stopEnded(stop.node, of: stop.plan, in: strand, error: error)
         spawnDriver(for: strand, in: walk)

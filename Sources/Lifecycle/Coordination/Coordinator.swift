@@ -1,0 +1,253 @@
+/// The actor that carries out what the state machines decide: calls `start`/`stop`, sleeps on the
+/// clock, cancels, and emits every transition as an event.
+///
+/// There is one coordinator per process, so a service shared by two separately running trees has
+/// one machine and one count of holders (DESIGN §3). It asks the machine again after every `await`:
+/// other requests may have run meanwhile.
+actor Coordinator {
+    /// The coordinator of the process.
+    static let shared = Coordinator()
+
+    /// A service this coordinator is starting, runs, or is stopping.
+    ///
+    /// A class, so that the hot paths look it up once and mutate it in place; it never leaves the actor.
+    final class Held {
+        var machine: StateMachine
+        /// The plan and node the service was started from: its stop releases that node's stages.
+        var plan: TreePlan
+        var index: Int
+        var node: TreePlan.Node { plan.nodes[index] }
+
+        init(machine: StateMachine, plan: TreePlan, index: Int) {
+            self.machine = machine
+            self.plan = plan
+            self.index = index
+        }
+    }
+
+    var held: [ServiceID: Held] = [:]
+    /// Holders waiting for another holder's start of a service, by token (a waiter may leave).
+    var startWaiters: [ServiceID: [Int: CheckedContinuation<Void, any Error>]] = [:]
+    var stopWaiters: [ServiceID: [CheckedContinuation<Void, Never>]] = [:]
+    /// Services whose abandoned `start()` still runs, and the holders waiting for it to end: no new
+    /// life of a service begins while a `start()` of an earlier one is in flight.
+    var orphanedStarts: [ServiceID: [Int: CheckedContinuation<Void, Never>]] = [:]
+    private var runners: [ObjectIdentifier: (runner: ServiceRunner, plan: TreePlan)] = [:]
+    /// The releases in progress and their strands (see `Coordinator+Release.swift`).
+    var walks: [Int: Walk] = [:]
+    var strands: [Int: Strand] = [:]
+    private var lastNumber = 0
+
+    /// A number not handed out before, for walks, strands, drivers and claims.
+    func nextNumber() -> Int {
+        lastNumber += 1
+        return lastNumber
+    }
+
+    // MARK: Trees
+
+    /// Plans the runner's tree and starts it; on failure everything this start began is stopped.
+    func start(_ runner: ServiceRunner) async throws {
+        let plan = try TreePlan(root: runner.root)
+        runners[ObjectIdentifier(runner)] = (runner, plan)
+        do {
+            try await acquireTree(0, of: plan, for: runner)
+        } catch {
+            runners[ObjectIdentifier(runner)] = nil
+            throw error
+        }
+    }
+
+    /// Stops the runner's tree and returns every error its stops threw, in the order they happened.
+    func stop(_ runner: ServiceRunner) async -> [any Error] {
+        guard let plan = runners[ObjectIdentifier(runner)]?.plan else { return [] }
+        let errors = await walkRelease([.release(0, plan)], for: runner)
+        runners[ObjectIdentifier(runner)] = nil
+        return errors
+    }
+
+    /// A runner whose tree holds the service, for `service.wait()`.
+    func runner(holding id: ServiceID) -> ServiceRunner? {
+        runners.values.first { $0.plan.indices[id] != nil }?.runner
+    }
+
+    /// Whether the runner's tree holds the service now (for ``ServiceRunner/stop()`` called from a
+    /// background task of that service).
+    func runner(_ runner: ServiceRunner, holds id: ServiceID) -> Bool {
+        runners[ObjectIdentifier(runner)]?.plan.indices[id] != nil && held[id] != nil
+    }
+
+    /// Whether the coordinator still keeps anything of the service (a record, or a runner holding it).
+    func isTracking(_ id: ServiceID) -> Bool {
+        held[id] != nil || startWaiters[id] != nil || stopWaiters[id] != nil || orphanedStarts[id] != nil
+            || runners.values.contains { $0.plan.indices[id] != nil }
+    }
+
+    /// A background task of the service threw: every tree holding the service fails (DESIGN §4).
+    ///
+    /// A task of an earlier life of the service (one that outlived a failed start or an abandoned
+    /// stop) is ignored: it must never fail the trees of a later life.
+    func backgroundTaskFailed(_ id: ServiceID, life: Int, _ error: any Error) {
+        let holding = runners.values.filter { $0.plan.indices[id] != nil }
+        guard let record = held[id]?.node.record ?? holding.first.map({ $0.plan.nodes[$0.plan.indices[id]!].record }),
+            ServiceTable.shared.life(of: record) == life
+        else { return }
+        let action = held[id]?.machine.taskFailed() ?? .report
+        let state = held[id]?.machine.state ?? .stopped
+        for (runner, _) in holding {
+            runner.emit(
+                LifecycleEvent(
+                    service: id, from: state, to: state, error: error, time: runner.clock.elapsed(), kind: .taskFailed))
+            if action == .failTrees { runner.fail(error) }
+        }
+    }
+
+    // MARK: Starting
+
+    /// Calls `start()` in a task of its own and waits for its outcome, against its `startTimeout`
+    /// when it has one.
+    ///
+    /// The walk waits for the outcome, never for the task: cancelling the caller cancels the
+    /// `start()`, and one that ignores it is abandoned after the service's `gracefulShutdownTimeout`,
+    /// or at once when the runner escalates (DESIGN §4). `life` is the life the start begins (see
+    /// ``ServiceTable/Record/life``): a start that returns after it was abandoned stops that life.
+    nonisolated static func callStart(
+        _ node: TreePlan.Node, life: Int, attempt: StartAttempt, for runner: ServiceRunner
+    ) async throws {
+        let service = node.service
+        let runnerID = ObjectIdentifier(runner)
+        // Read before the task exists: a caller cancelled already must not let a quick start run as
+        // if it were not (the cancellation handler below reaches the task only after it began).
+        let startsCancelled = Task.isCancelled
+        let work = Task {
+            if startsCancelled { withUnsafeCurrentTask { $0?.cancel() } }
+            do {
+                try await ServiceRunner.$currentRunner.withValue(runnerID) { try await service.start() }
+                if !attempt.finish(.returned) { await stopLateStart(of: node, life: life) }
+            } catch {
+                attempt.finish(.threw(error))
+            }
+            attempt.workEnded()
+        }
+        let clock = runner.clock
+        let timer = node.startTimeout.map { limit in
+            Task {
+                do { try await clock.sleep(limit) } catch { return }  // cancelled: the start ended first
+                attempt.finish(.timedOut)
+            }
+        }
+        let outcome = await withTaskCancellationHandler {
+            await attempt.outcome()
+        } onCancel: {
+            work.cancel()
+            runner.startCancelled(attempt, grace: node.gracefulShutdownTimeout)
+        }
+        timer?.cancel()
+        switch outcome {
+        case .returned:
+            return
+        case .threw(let error):
+            throw error
+        case .timedOut:
+            work.cancel()
+            throw LifecycleError.startTimedOut(node.id, after: node.startTimeout ?? .zero)
+        case .abandoned:
+            throw LifecycleError.startAbandoned(node.id)
+        }
+    }
+
+    /// A `start()` returned after it was abandoned: its service is `failed` and no tree holds it, so
+    /// it is stopped at once, with its background tasks, unless a later life has begun meanwhile.
+    private nonisolated static func stopLateStart(of node: TreePlan.Node, life: Int) async {
+        guard ServiceTable.shared.life(of: node.record) == life else { return }
+        try? await node.service.stop()
+        let tasks = ServiceTable.shared.takeTasks(of: node.record, life: life)
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+    }
+
+    /// Waits for cancelled background tasks to end (a failed start's tasks, DESIGN §4), for at most
+    /// `limit`, and no longer once the runner escalates.
+    nonisolated static func awaitEnded(_ tasks: [Task<Void, Never>], limit: Duration, for runner: ServiceRunner) async {
+        guard !tasks.isEmpty else { return }
+        let wait = StartAttempt()
+        let waiting = Task {
+            for task in tasks { await task.value }
+            wait.finish(.returned)
+        }
+        // Counted as a cancelled start: it gets `limit`, and an escalation ends it at once.
+        runner.startCancelled(wait, grace: limit)
+        _ = await wait.outcome()
+        waiting.cancel()
+    }
+
+    /// A start of the service failed: if its `start()` still runs (abandoned), no new life of the
+    /// service may begin until it returned and, on success, was stopped.
+    func startFailed(_ id: ServiceID, attempt: StartAttempt) {
+        let isInFlight = attempt.whenWorkEnds {
+            Task { await Coordinator.shared.orphanedStartEnded(id) }
+        }
+        if isInFlight, orphanedStarts[id] == nil { orphanedStarts[id] = [:] }
+    }
+
+    /// An abandoned `start()` is over: the service may start again.
+    func orphanedStartEnded(_ id: ServiceID) {
+        for waiter in orphanedStarts.removeValue(forKey: id)?.values ?? [:].values { waiter.resume() }
+    }
+
+    /// A holder waiting for another holder's start was cancelled: it is no longer counted.
+    func startWaitCancelled(_ id: ServiceID, token: Int) {
+        guard let waiter = startWaiters[id]?.removeValue(forKey: token) else { return }
+        if startWaiters[id]?.isEmpty == true { startWaiters[id] = nil }
+        held[id]?.machine.waitingHolderLeft()
+        waiter.resume(throwing: CancellationError())
+    }
+
+    /// A holder waiting for an abandoned start to end was cancelled: it stops waiting.
+    func orphanWaitCancelled(_ id: ServiceID, token: Int) {
+        orphanedStarts[id]?.removeValue(forKey: token)?.resume()
+    }
+
+    /// Hands the outcome of a start to the holders that waited for it.
+    func endStart(of id: ServiceID, with error: (any Error)?) {
+        let waiters = startWaiters.removeValue(forKey: id)?.values.map { $0 } ?? []
+        if error != nil { forgetIfUnused(id) }
+        for waiter in waiters {
+            if let error { waiter.resume(throwing: error) } else { waiter.resume() }
+        }
+    }
+
+    /// Drops the record of a service nobody holds or is starting; its state stays in the table.
+    ///
+    /// Checked, never assumed: during the awaits of a stop or a rollback another tree may have
+    /// begun to start the same service again, and its record must survive.
+    func forgetIfUnused(_ id: ServiceID) {
+        guard let machine = held[id]?.machine, machine.holders == 0, !machine.isAcquiring else { return }
+        held[id] = nil
+    }
+
+    /// Stops, in reverse, what a failed or cancelled start had already started.
+    ///
+    /// The stops run gracefully even when the start was cancelled by a stop request: only an
+    /// escalation cancels them (DESIGN §2). Their errors are visible as events; the start's own
+    /// error is what the caller throws.
+    func rollBack(_ steps: [ReleaseStep], for runner: ServiceRunner) async {
+        guard !steps.isEmpty else { return }
+        _ = await runner.runUncancelled { await self.walkRelease(steps, for: runner) }
+    }
+
+    // MARK: Events
+
+    /// Publishes a transition: the synchronous state first, then the event. Returns the service's
+    /// life (a new one on `→ starting`).
+    @discardableResult
+    func emit(
+        _ transition: Transition, of node: TreePlan.Node, for runner: ServiceRunner, error: (any Error)? = nil
+    ) -> Int {
+        let life = ServiceTable.shared.setState(transition.to, of: node.record)
+        runner.emit(
+            LifecycleEvent(
+                service: node.id, from: transition.from, to: transition.to, error: error, time: runner.clock.elapsed()))
+        return life
+    }
+}
