@@ -102,10 +102,15 @@ struct RandomBlockingTrees {
                         if refuses {
                             do {
                                 try runner.stop()
-                                refusals.withLock { $0.append("[refused call] tree \(position): stop() before start() returned") }
+                                refusals.withLock {
+                                    $0.append("[refused call] tree \(position): stop() before start() returned")
+                                }
                             } catch {
                                 if (error as? LifecycleError) != .notStarted(rootID) {
-                                    refusals.withLock { $0.append("[refused call] tree \(position): stop() before start() threw \(error)") }
+                                    refusals.withLock {
+                                        $0.append(
+                                            "[refused call] tree \(position): stop() before start() threw \(error)")
+                                    }
                                 }
                             }
                         }
@@ -117,10 +122,14 @@ struct RandomBlockingTrees {
                         if refuses {
                             do {
                                 try runner.start()
-                                refusals.withLock { $0.append("[refused call] tree \(position): a second start() returned") }
+                                refusals.withLock {
+                                    $0.append("[refused call] tree \(position): a second start() returned")
+                                }
                             } catch {
                                 if (error as? LifecycleError) != .alreadyStarted(rootID) {
-                                    refusals.withLock { $0.append("[refused call] tree \(position): a second start() threw \(error)") }
+                                    refusals.withLock {
+                                        $0.append("[refused call] tree \(position): a second start() threw \(error)")
+                                    }
                                 }
                             }
                         }

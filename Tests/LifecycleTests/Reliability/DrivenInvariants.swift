@@ -80,18 +80,18 @@ extension InvariantCheck {
         }
     }
 
-    /// A task failure that fails a tree (its event says the service was starting or running) is one
-    /// of the life that was starting or running: a task of an earlier life fails nothing.
+    /// A task failure that fails a tree (its event says the service was starting or running) is not
+    /// one of an earlier life than a start already begun: a task of an earlier life fails nothing.
     private mutating func checkTaskFailureEvents(_ driven: DrivenFacts) {
         for (position, tree) in driven.trees.enumerated() {
             for event in tree.events where event.kind == .taskFailed && !event.isDriverMarker {
                 guard event.from == .starting || event.from == .running,
                     let fault = event.error as? InjectedFault, fault.kind == .task
                 else { continue }
-                if !taskFailedWhileItsLifeLasted(fault) {
+                if !taskFailedBeforeALaterLife(fault) {
                     violations.append(
                         "[earlier life] tree \(position): a task of s\(fault.index)'s start \(fault.life) failed the "
-                            + "tree while \(event.service) was \(event.from), after that start had ended")
+                            + "tree while \(event.service) was \(event.from), after a later start had begun")
                 }
             }
         }
@@ -139,9 +139,12 @@ extension InvariantCheck {
                 if let refusal = failure as? LifecycleError, refusal == .notStarted(driven.trees[tree].rootID) {
                     continue
                 }
-                if failure is InjectedFault { checkThrown(failure, by: "tree \(tree)'s \(what)", fired: fired, tree: tree) }
+                if failure is InjectedFault {
+                    checkThrown(failure, by: "tree \(tree)'s \(what)", fired: fired, tree: tree)
+                }
             } else if onRunner, !stopsAsked(of: tree, driven).contains(where: { $0 < end.sequence }) {
-                violations.append("[wait returned with no stop] tree \(tree): \(what) returned normally, yet no stop was asked for")
+                violations.append(
+                    "[wait returned with no stop] tree \(tree): \(what) returned normally, yet no stop was asked for")
             }
             if role == 6 { checkWaitAfterFailedStart(tree: tree, end: end, driven) }
         }

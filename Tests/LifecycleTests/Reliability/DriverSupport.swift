@@ -86,13 +86,15 @@ func value<T: Sendable>(of task: Task<T, Never>, within limit: Duration) async -
     return await withCheckedContinuation { continuation in
         race.withLock { $0.continuation = continuation }
         let timer = Task {
-            try? await Task.sleep(for: max(limit, .zero))
-            finish(nil)
+            do {
+                try await Task.sleep(for: max(limit, .zero))
+                finish(nil)
+            } catch {}  // cancelled: the task ended first
         }
         Task {
             let result = await task.value
-            timer.cancel()
             finish(result)
+            timer.cancel()
         }
     }
 }

@@ -18,30 +18,36 @@ import Testing
     @Test func everyInvariantHoldsOnRandomTreesWithRandomFaults() async {
         CrashReport.install()
         let first = FaultSettings.firstSeed
-        let count = FaultSettings.treeCount
-        let parallel = 8
+        let end = first + UInt64(FaultSettings.treeCount)
+        // A sliding window of runs in flight: most of a run is sleeping, and one slow run (a late
+        // stop, a staggered second tree) must not hold up the others.
+        let parallel = 16
         var failures: [(UInt64, [String])] = []
         var total = FaultStatistics()
         var next = first
-        while next < first + UInt64(count), failures.count < FaultSettings.failureLimit {
-            let batch = next..<min(next + UInt64(parallel), first + UInt64(count))
-            next = batch.upperBound
-            CrashReport.inFlight(Array(batch), from: 0, count: parallel)
-            await withTaskGroup(of: (UInt64, [String], FaultStatistics).self) { group in
-                for seed in batch {
-                    group.addTask {
-                        let (violations, statistics) = await FaultRun.run(seed: seed)
-                        return (seed, violations, statistics)
-                    }
+        var slots = [UInt64](repeating: 0, count: parallel)
+        await withTaskGroup(of: (UInt64, [String], FaultStatistics).self) { group in
+            func launch() {
+                guard next < end, failures.count < FaultSettings.failureLimit else { return }
+                let seed = next
+                next += 1
+                slots[slots.firstIndex(of: 0)!] = seed
+                CrashReport.inFlight(slots, from: 0, count: parallel)
+                group.addTask {
+                    let (violations, statistics) = await FaultRun.run(seed: seed)
+                    return (seed, violations, statistics)
                 }
-                for await (seed, violations, statistics) in group {
-                    total = total + statistics
-                    if !violations.isEmpty { failures.append((seed, violations)) }
-                }
+            }
+            for _ in 0..<parallel { launch() }
+            for await (seed, violations, statistics) in group {
+                slots[slots.firstIndex(of: seed)!] = 0
+                total = total + statistics
+                if !violations.isEmpty { failures.append((seed, violations)) }
+                launch()
             }
         }
         CrashReport.inFlight([], from: 0, count: parallel)
-        print("async fault injection, seeds \(first)..<\(next):\n\(total)")
+        print("async fault injection, \(total[.trees]) seeds from \(first):\n\(total)")
         FaultSettings.record(failures, filter: "FaultInjection")
     }
 

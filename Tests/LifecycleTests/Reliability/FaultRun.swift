@@ -410,7 +410,8 @@ final class FaultRun: Sendable {
         return called == ended && tapes.allSatisfy(\.isFinished)
     }
 
-    private func debugPrint(_ driven: [DrivenTree], _ calls: [FaultRecorder.Entry], _ log: [FaultRecorder.DriverEntry]) {
+    private func debugPrint(_ driven: [DrivenTree], _ calls: [FaultRecorder.Entry], _ log: [FaultRecorder.DriverEntry])
+    {
         for tree in driven {
             print("tree \(tree.driving.mode) \(tree.driving) outcome \(String(describing: tree.outcome))")
             print(tree.events.map(\.description).joined(separator: "\n"))

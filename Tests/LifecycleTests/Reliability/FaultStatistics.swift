@@ -170,7 +170,9 @@ struct FaultStatistics: CustomStringConvertible {
     static func + (lhs: FaultStatistics, rhs: FaultStatistics) -> FaultStatistics {
         var sum = lhs
         for (row, count) in rhs.counts { sum[row] += count }
-        for (invariant, count) in rhs.violationsByInvariant { sum.violationsByInvariant[invariant, default: 0] += count }
+        for (invariant, count) in rhs.violationsByInvariant {
+            sum.violationsByInvariant[invariant, default: 0] += count
+        }
         return sum
     }
 

@@ -186,12 +186,13 @@ struct InvariantCheck {
             let key = Self.key(of: fault)
             if !fired.contains(key) {
                 violations.append("\(thrower) threw \(key), which never fired")
-            } else if fault.kind == .task, !taskFailedWhileItsLifeLasted(fault) {
+            } else if fault.kind == .task, !taskFailedBeforeALaterLife(fault) {
                 violations.append(
                     "[earlier life] \(thrower) threw the failure of a task of s\(fault.index)'s start \(fault.life), "
-                        + "which had ended before the task threw")
+                        + "which the task outlived: a later start had begun before it threw")
             }
-        case LifecycleError.startTimedOut(let id, _), LifecycleError.stopTimedOut(let id, _):
+        case LifecycleError.startTimedOut(let id, _), LifecycleError.stopTimedOut(let id, _),
+            LifecycleError.startAbandoned(let id):
             let faults = trees.faults.indices.first { "s\($0)" == id.name }.map { trees.faults[$0] }
             if faults?.mayTimeOut != true {
                 violations.append("\(thrower) threw a timeout of \(id), which does not hang")
@@ -236,13 +237,18 @@ struct InvariantCheck {
         }
     }
 
-    /// Whether the task failure `fault` was recorded while the start it belongs to lasted (neither
-    /// failed, abandoned nor stopped): only then may it fail a tree (DESIGN §4).
-    func taskFailedWhileItsLifeLasted(_ fault: InjectedFault) -> Bool {
-        let life = calls.filter { $0.service == fault.index && $0.life == fault.life }
-        guard let threw = life.first(where: { $0.kind == .taskThrew }) else { return false }
-        let ended = life.first { [.startThrew, .stopCalled, .startIgnoredCancellation].contains($0.kind) }
-        return ended.map { $0.sequence > threw.sequence } ?? true
+    /// Whether the task failure `fault` was recorded before a later start of its service began: a
+    /// task of an earlier life must never fail the trees of a later one. (Its own life may be ending
+    /// as it throws: a failure racing its start's cancellation may still fail that start's tree.)
+    func taskFailedBeforeALaterLife(_ fault: InjectedFault) -> Bool {
+        guard
+            let threw = calls.first(where: {
+                $0.service == fault.index && $0.life == fault.life && $0.kind == .taskThrew
+            })
+        else { return false }
+        return !calls.contains {
+            $0.service == fault.index && $0.kind == .startCalled && $0.life > fault.life && $0.sequence < threw.sequence
+        }
     }
 
     /// The sequence numbers at which a stop was asked of a tree: by the driver, or by one of its services.
@@ -251,7 +257,8 @@ struct InvariantCheck {
             guard entry.tree == tree, case .stopIssued = entry.action else { return nil }
             return entry.sequence
         }
-        let byServices = calls.filter { $0.kind == .innerStopCalled && driven.owner[$0.service] == tree }.map(\.sequence)
+        let byServices = calls.filter { $0.kind == .innerStopCalled && driven.owner[$0.service] == tree }.map(
+            \.sequence)
         return byDriver + byServices
     }
 }

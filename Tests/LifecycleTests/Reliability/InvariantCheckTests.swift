@@ -90,7 +90,11 @@ import Testing
         calls.record(0, .startCalled, life: 1)
         calls.record(0, .taskAdded, life: 1, task: 1)
         calls.record(0, .startThrew, life: 1)
+        calls.record(0, .startCalled, life: 2)
+        calls.record(0, .startReturned, life: 2)
         calls.record(0, .taskThrew, life: 1, task: 1)
+        calls.record(0, .stopCalled, life: 2)
+        calls.record(0, .stopReturned, life: 2)
         let failure = InjectedFault(index: 0, kind: .task, life: 1)
         #expect(Self.check(calls, outcome: .failure(failure)).contains { $0.hasPrefix("[earlier life]") })
     }
