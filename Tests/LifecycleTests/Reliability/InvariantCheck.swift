@@ -57,7 +57,7 @@ struct InvariantCheck {
         case (.starting, .startIgnoredCancellation): .abandonedStart
         case (.abandonedStart, .startReturned): .lateRunning
         case (.abandonedStart, .startThrew): .down
-        case (.lateRunning, .stopCalled): .lateStopping
+        case (.lateRunning, .stopCalled): faults.stopMayBeAbandoned ? .down : .lateStopping
         case (.lateStopping, .stopReturned), (.lateStopping, .stopThrew): .down
         case (.running, .stopCalled): faults.stopMayBeAbandoned ? .down : .stopping
         case (.stopping, .stopReturned), (.stopping, .stopThrew): .down
