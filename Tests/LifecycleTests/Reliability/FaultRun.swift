@@ -33,6 +33,8 @@ final class FaultRun: Sendable {
     let clock: SlowClock
     let began = ContinuousClock.now
     private let waiters = Locked<[Task<Void, Never>]>([])
+    /// Waiters launched and not yet ended (some still before their moment).
+    private let waitersRunning = Locked(0)
     private let stoppers = Locked<[Task<Void, Never>]>([])
     /// How long the run waits, after every driving ended, for what it began to end too.
     static let settleLimit = Duration.seconds(4)
@@ -283,7 +285,9 @@ final class FaultRun: Sendable {
     private func launchWaiter(
         number: Int, tree: Int, target: WaitTarget, prelude: @escaping @Sendable () async -> Void
     ) -> Task<Void, Never> {
-        let task = Task { [recorder, runners, trees] in
+        waitersRunning.withLock { $0 += 1 }
+        let task = Task { [recorder, runners, trees, waitersRunning] in
+            defer { waitersRunning.withLock { $0 -= 1 } }
             await prelude()
             recorder.record(tree: tree, .waitCalled(number))
             do {
@@ -404,10 +408,7 @@ final class FaultRun: Sendable {
                 return false
             }
         }
-        let driver = recorder.driver
-        let called = driver.count { if case .waitCalled = $0.action { true } else { false } }
-        let ended = driver.count { if case .waitEnded = $0.action { true } else { false } }
-        return called == ended && tapes.allSatisfy(\.isFinished)
+        return waitersRunning.withLock { $0 } == 0 && tapes.allSatisfy(\.isFinished)
     }
 
     private func debugPrint(_ driven: [DrivenTree], _ calls: [FaultRecorder.Entry], _ log: [FaultRecorder.DriverEntry])
