@@ -177,7 +177,8 @@ struct FaultStatistics: CustomStringConvertible {
     }
 
     var description: String {
-        let isExtended = counts.keys.contains { $0 > .cancellationsWhileStopping && $0 != .violations }
+        // The driven rows exist only for runs driven by `FaultRun`; the blocking suite counts refusals alone.
+        let isExtended = counts.keys.contains { $0 >= .drivenByRun && $0 <= .drivenByWithRunning }
         var lines = Row.allCases.filter { isExtended || counts[$0] != nil || $0 <= .taskThrew || $0 == .violations }
             .map { "| \($0.label) | \(self[$0]) |" }
         for (invariant, count) in violationsByInvariant.sorted(by: { $0.key < $1.key }) {
