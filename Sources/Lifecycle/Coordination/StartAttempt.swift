@@ -5,6 +5,9 @@
 /// start was cancelled, its `gracefulShutdownTimeout` passes or the runner escalates (DESIGN §4: a
 /// cancelled start gets the time a stop gets, then it is abandoned). A `start()` that returns
 /// after it was abandoned finds the outcome decided and stops its service at once.
+///
+/// The same race bounds the wait for a failed start's background tasks (``Coordinator/awaitEnded(_:limit:for:)``):
+/// they get the grace time, and an escalation ends the wait at once.
 final class StartAttempt: Sendable {
     /// How the attempt ended.
     enum Outcome: Sendable {
