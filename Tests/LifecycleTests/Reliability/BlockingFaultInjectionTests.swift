@@ -85,18 +85,53 @@ struct RandomBlockingTrees {
         let recorder = FaultRecorder()
         let trees = RandomBlockingTrees(seed: seed, recorder: recorder)
         let runners = trees.roots.map { BlockingRunner($0) }
+        // Refused calls, drawn from a generator of their own: stop() before start(), start() twice.
+        var extra = SeededRandom(seed: seed ^ 0x5EED_FA17_0000_0002)
+        let refuses = trees.roots.map { _ in extra.chance(15) }
+        let refusals = Locked<[String]>([])
         let streams = runners.map { collect($0.events()) }
         let began = ContinuousClock.now
         // Each tree on a thread of its own, started together: shared services meet across threads.
         let outcomes = try await withThrowingTaskGroup(of: (Int, Result<Void, any Error>).self) { group in
             for (position, runner) in runners.enumerated() {
                 nonisolated(unsafe) let runner = runner  // each runner is used by its one thread only
+                let rootID = trees.roots[position].serviceID
+                let refuses = refuses[position]
                 group.addTask {
                     try await onThread {
+                        if refuses {
+                            do {
+                                try runner.stop()
+                                refusals.withLock {
+                                    $0.append("[refused call] tree \(position): stop() before start() returned")
+                                }
+                            } catch {
+                                if (error as? LifecycleError) != .notStarted(rootID) {
+                                    refusals.withLock {
+                                        $0.append(
+                                            "[refused call] tree \(position): stop() before start() threw \(error)")
+                                    }
+                                }
+                            }
+                        }
                         do {
                             try runner.start()
                         } catch {
                             return (position, .failure(error))
+                        }
+                        if refuses {
+                            do {
+                                try runner.start()
+                                refusals.withLock {
+                                    $0.append("[refused call] tree \(position): a second start() returned")
+                                }
+                            } catch {
+                                if (error as? LifecycleError) != .alreadyStarted(rootID) {
+                                    refusals.withLock {
+                                        $0.append("[refused call] tree \(position): a second start() threw \(error)")
+                                    }
+                                }
+                            }
                         }
                         return (position, Result { try runner.stop() })
                     }
@@ -109,12 +144,14 @@ struct RandomBlockingTrees {
         let elapsed = began.duration(to: .now)
         var events: [[LifecycleEvent]] = []
         for stream in streams { events.append(await stream.value) }
-        let violations = InvariantCheck(
-            trees: trees.facts, calls: recorder.all, events: events, outcomes: outcomes, elapsed: elapsed
-        ).violations
+        let violations =
+            InvariantCheck(
+                trees: trees.facts, calls: recorder.all, events: events, outcomes: outcomes, elapsed: elapsed
+            ).violations + refusals.withLock { $0 }
         var statistics = FaultStatistics()
         statistics.add(faults: trees.facts.faults, calls: recorder.all, roots: trees.roots.count, cancelled: nil)
-        statistics.violations = violations.isEmpty ? 0 : 1
+        statistics[.refusedCalls] += 2 * refuses.count { $0 }
+        statistics.addViolations(violations)
         return (violations, statistics)
     }
 
@@ -123,11 +160,14 @@ struct RandomBlockingTrees {
         let count = FaultSettings.treeCount
         var failures: [(UInt64, [String])] = []
         var total = FaultStatistics()
-        for seed in first..<(first + UInt64(count)) where failures.count < 5 {
+        CrashReport.install()
+        for seed in first..<(first + UInt64(count)) where failures.count < FaultSettings.failureLimit {
+            CrashReport.inFlight([seed], from: 32, count: 1)
             let (violations, statistics) = try await Self.run(seed: seed)
             total = total + statistics
             if !violations.isEmpty { failures.append((seed, violations)) }
         }
+        CrashReport.inFlight([], from: 32, count: 1)
         print("blocking fault injection, \(count) seeds from \(first):\n\(total)")
         FaultSettings.record(failures, filter: "BlockingFaultInjection")
     }

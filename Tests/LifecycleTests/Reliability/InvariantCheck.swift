@@ -7,24 +7,31 @@ struct InvariantCheck {
     let events: [[LifecycleEvent]]
     let outcomes: [Result<Void, any Error>]
     let elapsed: Duration
-    private(set) var violations: [String] = []
+    /// How the trees were driven (the async suite); `nil` for runs without a driver log.
+    let driven: DrivenFacts?
+    var violations: [String] = []
 
-    enum Phase: Equatable { case down, starting, running, stopping }
+    /// Where a service is, as its own calls tell. A start that ignored its cancellation is
+    /// abandoned (`abandonedStart`); if it then returns, its service is up unheld (`lateRunning`)
+    /// until its `stop()` (`lateStopping`), which must come right away.
+    enum Phase: Equatable { case down, starting, running, stopping, abandonedStart, lateRunning, lateStopping }
 
     init(
         trees: TreeFacts, calls: [FaultRecorder.Entry], events: [[LifecycleEvent]],
-        outcomes: [Result<Void, any Error>], elapsed: Duration
+        outcomes: [Result<Void, any Error>], elapsed: Duration, driven: DrivenFacts? = nil
     ) {
         self.trees = trees
         self.calls = calls
         self.events = events
         self.outcomes = outcomes
         self.elapsed = elapsed
+        self.driven = driven
         checkCallSequences()
         checkOrder()
         checkEvents()
         checkOutcomes()
         if elapsed > trees.timeBound { violations.append("took \(elapsed), more than \(trees.timeBound)") }
+        if let driven { checkDriven(driven) }
     }
 
     /// The calls of one service that the phase walk reads. A hanging start or stop is abandoned at
@@ -32,10 +39,13 @@ struct InvariantCheck {
     private func walk(of index: Int) -> [FaultRecorder.Entry] {
         let faults = trees.faults[index]
         return calls.filter { entry in
-            guard entry.service == index, entry.kind != .taskThrew else { return false }
-            if faults.startHangs, entry.kind == .startThrew { return false }
-            if faults.stopHangs, entry.kind == .stopReturned || entry.kind == .stopThrew { return false }
-            return true
+            guard entry.service == index else { return false }
+            switch entry.kind {
+            case .startCalled, .startReturned, .stopCalled, .startIgnoredCancellation: return true
+            case .startThrew: return !faults.startHangs
+            case .stopReturned, .stopThrew: return !faults.stopMayBeAbandoned
+            default: return false
+            }
         }
     }
 
@@ -44,7 +54,12 @@ struct InvariantCheck {
         case (.down, .startCalled): faults.startHangs ? .down : .starting
         case (.starting, .startReturned): .running
         case (.starting, .startThrew): .down
-        case (.running, .stopCalled): faults.stopHangs ? .down : .stopping
+        case (.starting, .startIgnoredCancellation): .abandonedStart
+        case (.abandonedStart, .startReturned): .lateRunning
+        case (.abandonedStart, .startThrew): .down
+        case (.lateRunning, .stopCalled): faults.stopMayBeAbandoned ? .down : .lateStopping
+        case (.lateStopping, .stopReturned), (.lateStopping, .stopThrew): .down
+        case (.running, .stopCalled): faults.stopMayBeAbandoned ? .down : .stopping
         case (.stopping, .stopReturned), (.stopping, .stopThrew): .down
         default: nil
         }
@@ -115,7 +130,9 @@ struct InvariantCheck {
                 ("running", mine.count { $0.to == .running }, count(.startReturned)),
                 ("stopping", mine.count { $0.to == .stopping }, count(.stopCalled)),
             ]
-            for (state, emitted, called) in pairs where emitted != called {
+            // A start abandoned and returning late has no `→ running`, and its stop no `running → stopping`.
+            let checked = trees.faults[index].startIgnoresCancellation ? Array(pairs.prefix(1)) : pairs
+            for (state, emitted, called) in checked where emitted != called {
                 violations.append("s\(index): \(emitted) events to \(state) but \(called) matching calls")
             }
         }
@@ -127,50 +144,122 @@ struct InvariantCheck {
             calls.compactMap { entry -> String? in
                 let faults = trees.faults[entry.service]
                 switch entry.kind {
-                case .startThrew where faults.startThrows: return "start \(entry.service)"
+                case .startThrew where faults.startThrows || faults.firstStartThrows: return "start \(entry.service)"
                 case .stopThrew where faults.stopThrows: return "stop \(entry.service)"
-                case .taskThrew: return "task \(entry.service)"
+                case .taskThrew: return "task \(entry.service) \(entry.life)"
                 default: return nil
                 }
             })
         for (position, outcome) in outcomes.enumerated() {
             guard case .failure(let error) = outcome else { continue }
-            switch error {
-            case let fault as InjectedFault:
-                let key = "\(fault.kind) \(fault.index)"
-                if !fired.contains(key) { violations.append("tree \(position) threw \(key), which never fired") }
-            case LifecycleError.startTimedOut(let id, _), LifecycleError.stopTimedOut(let id, _):
-                let faults = trees.faults.indices.first { "s\($0)" == id.name }.map { trees.faults[$0] }
-                if faults.map({ $0.startHangs || $0.stopHangs }) != true {
-                    violations.append("tree \(position) threw a timeout of \(id), which does not hang")
-                }
-            case is CancellationError:
-                if !trees.cancels && fired.isEmpty {
-                    violations.append("tree \(position) threw CancellationError without a cancellation")
-                }
-            default:
-                violations.append("tree \(position) threw an unexpected \(error)")
-            }
+            checkThrown(error, by: "tree \(position)", fired: fired, tree: position)
         }
-        let hangs = trees.faults.contains { $0.startHangs || $0.stopHangs }
-        if fired.isEmpty, !hangs, !trees.cancels {
-            for (position, outcome) in outcomes.enumerated() {
-                if case .failure(let error) = outcome {
-                    violations.append("tree \(position) threw \(error) with no fault")
-                }
-            }
-        }
-        // The first failure: with exactly one start or task fault and nothing else, it is what was thrown.
+        // The first failure: with exactly one start or task fault and nothing else, it is what was
+        // thrown, by `run()` and `withRunning` (a tree driven by `start()` may meet a stop first).
+        let hangs = trees.faults.contains(where: \.mayTimeOut)
         let startOrTask = fired.filter { !$0.hasPrefix("stop") }
         if startOrTask.count == 1, fired.count == 1, !hangs, !trees.cancels {
             for (position, outcome) in outcomes.enumerated() {
                 guard case .failure(let error) = outcome else { continue }
-                guard let fault = error as? InjectedFault, "\(fault.kind) \(fault.index)" == startOrTask.first else {
+                if let mode = driven?.trees[position].driving.mode, mode != .run, mode != .withRunning { continue }
+                guard let fault = error as? InjectedFault, Self.key(of: fault) == startOrTask.first else {
                     violations.append("tree \(position) threw \(error), not the one failure \(startOrTask.first!)")
                     continue
                 }
             }
         }
+    }
+
+    /// What `fired` calls an injected fault: `start 3`, `stop 3`, `task 3 2` (a task of the second start).
+    static func key(of fault: InjectedFault) -> String {
+        switch fault.kind {
+        case .start: "start \(fault.index)"
+        case .stop: "stop \(fault.index)"
+        case .task: "task \(fault.index) \(fault.life)"
+        }
+    }
+
+    /// An error a tree (or a waiter of it) threw must be one the run could throw.
+    mutating func checkThrown(_ error: any Error, by thrower: String, fired: Set<String>, tree: Int) {
+        switch error {
+        case let fault as InjectedFault:
+            let key = Self.key(of: fault)
+            if !fired.contains(key) {
+                violations.append("\(thrower) threw \(key), which never fired")
+            } else if fault.kind == .task, !taskFailedBeforeALaterLife(fault) {
+                violations.append(
+                    "[earlier life] \(thrower) threw the failure of a task of s\(fault.index)'s start \(fault.life), "
+                        + "which the task outlived: a later start had begun before it threw")
+            }
+        case LifecycleError.startTimedOut(let id, _), LifecycleError.stopTimedOut(let id, _),
+            LifecycleError.startAbandoned(let id):
+            let faults = trees.faults.indices.first { "s\($0)" == id.name }.map { trees.faults[$0] }
+            if faults?.mayTimeOut != true {
+                violations.append("\(thrower) threw a timeout of \(id), which does not hang")
+            }
+        case is CancellationError:
+            checkCancellation(thrownBy: thrower, fired: fired, tree: tree)
+        default:
+            violations.append("\(thrower) threw an unexpected \(error)")
+        }
+    }
+
+    /// A cancellation is thrown only when something cancelled: the driver, or a stop asked for while starting.
+    private mutating func checkCancellation(thrownBy thrower: String, fired: Set<String>, tree position: Int) {
+        guard let driven, driven.trees.indices.contains(position) else {
+            if !trees.cancels && fired.isEmpty {
+                violations.append("\(thrower) threw CancellationError without a cancellation")
+            }
+            return
+        }
+        let tree = driven.trees[position]
+        switch tree.driving.mode {
+        case .run, .withRunning:
+            if !trees.cancels && fired.isEmpty && !tree.driving.cancels {
+                violations.append("\(thrower) threw CancellationError without a cancellation")
+            }
+        case .startWaitStop, .startStop:
+            // start() throws CancellationError when a stop was asked for while it ran: only then.
+            let ended = driven.driver.first { entry in
+                guard entry.tree == position, case .startEnded = entry.action else { return false }
+                return true
+            }
+            let before = ended?.sequence ?? Int.max
+            guard !stopsAsked(of: position, driven).contains(where: { $0 < before }) else { return }
+            let refused = driven.driver.contains { entry in
+                guard entry.tree == position, case .refused = entry.action else { return false }
+                return true
+            }
+            violations.append(
+                (refused ? "[refused call] " : "[cancelled without a stop] ")
+                    + "\(thrower)'s start() threw CancellationError, yet no stop was asked of it"
+                    + (refused ? " (only a refused stop() before start())" : ""))
+        }
+    }
+
+    /// Whether the task failure `fault` was recorded before a later start of its service began: a
+    /// task of an earlier life must never fail the trees of a later one. (Its own life may be ending
+    /// as it throws: a failure racing its start's cancellation may still fail that start's tree.)
+    func taskFailedBeforeALaterLife(_ fault: InjectedFault) -> Bool {
+        guard
+            let threw = calls.first(where: {
+                $0.service == fault.index && $0.life == fault.life && $0.kind == .taskThrew
+            })
+        else { return false }
+        return !calls.contains {
+            $0.service == fault.index && $0.kind == .startCalled && $0.life > fault.life && $0.sequence < threw.sequence
+        }
+    }
+
+    /// The sequence numbers at which a stop was asked of a tree: by the driver, or by one of its services.
+    func stopsAsked(of tree: Int, _ driven: DrivenFacts) -> [Int] {
+        let byDriver = driven.driver.compactMap { entry -> Int? in
+            guard entry.tree == tree, case .stopIssued = entry.action else { return nil }
+            return entry.sequence
+        }
+        let byServices = calls.filter { $0.kind == .innerStopCalled && driven.owner[$0.service] == tree }.map(
+            \.sequence)
+        return byDriver + byServices
     }
 }
 

@@ -1,7 +1,12 @@
 @testable import Lifecycle
 
-/// One or two random trees of fault services that may share services, built from a seed.
-struct RandomTrees {
+/// One or two random trees of fault services that may share services, built from a seed, and how
+/// the driver runs them.
+///
+/// The shapes and the first faults (start/stop throws or hangs, task failures) are drawn from the
+/// seed's generator in the order they always were, so an old seed builds the same trees; the newer
+/// faults and driving come from a second generator of the same seed (``DrivingPlan``).
+struct RandomTrees: Sendable {
     /// The services; index 0 is the first root, index `services.count - 1` the second root when there is one.
     let services: [FaultService]
     let roots: [FaultService]
@@ -12,14 +17,20 @@ struct RandomTrees {
     let cancelsInsteadOfRequesting: Bool
     /// When requesting: whether the run task is also cancelled this long later, while it stops.
     let cancelsWhileStoppingAfter: Duration?
+    /// How each tree is driven; every tree by `run()` and nothing more when not extended.
+    let plan: DrivingPlan
+    /// For each service, the tree it belongs to alone (0 or 1), or `nil` when both trees hold it.
+    let owner: [Int?]
     /// The time limit of every hanging start or stop.
     static let limit = Duration.milliseconds(20)
 
-    init(seed: UInt64, recorder: FaultRecorder) {
+    init(seed: UInt64, recorder: FaultRecorder, extended: Bool = true) {
         var random = SeededRandom(seed: seed)
         let count = Int.random(in: 1...50, using: &random)
         let sharesWithASecondTree = count > 1 && random.chance(30)
-        var built = [FaultService?](repeating: nil, count: count + (sharesWithASecondTree ? 1 : 0))
+        let total = count + (sharesWithASecondTree ? 1 : 0)
+        var faults = [Faults](repeating: Faults(), count: total)
+        var stages = [[[Int]]](repeating: [], count: total)
         var edges: [(Int, Int)] = []
 
         func makeFaults() -> Faults {
@@ -33,7 +44,7 @@ struct RandomTrees {
             return faults
         }
 
-        func makeDependencies(of index: Int, choosingFrom candidates: Range<Int>) -> Dependencies {
+        func makeStages(of index: Int, choosingFrom candidates: Range<Int>) -> [[Int]] {
             guard !candidates.isEmpty else { return [] }
             let wanted = Int.random(in: 0...min(4, candidates.count), using: &random)
             let picked = Array(candidates.shuffled(using: &random).prefix(wanted))
@@ -46,35 +57,65 @@ struct RandomTrees {
                     stages.append([dependency])
                 }
             }
-            return Dependencies(
-                stages.map { stage -> any DependencyElement in
-                    stage.count == 1 ? built[stage[0]]! : Parallel(stage.map { built[$0]! })
-                })
+            return stages
         }
 
-        // Leaves first, so every service can hold its dependencies from creation.
+        // Leaves first, as the services are built: the draws stay in their historical order.
         for index in stride(from: count - 1, through: 0, by: -1) {
-            built[index] = FaultService(
-                index: index, faults: makeFaults(), recorder: recorder,
-                dependencies: makeDependencies(of: index, choosingFrom: (index + 1)..<count), limit: Self.limit)
+            faults[index] = makeFaults()
+            stages[index] = makeStages(of: index, choosingFrom: (index + 1)..<count)
         }
         if sharesWithASecondTree {
-            var dependencies = makeDependencies(of: count, choosingFrom: 1..<count)
-            if dependencies.isEmpty {
+            stages[count] = makeStages(of: count, choosingFrom: 1..<count)
+            faults[count] = makeFaults()
+            if stages[count].isEmpty {
                 edges.append((count, 1))
-                dependencies = [built[1]!]
+                stages[count] = [[1]]
             }
-            built[count] = FaultService(
-                index: count, faults: makeFaults(), recorder: recorder, dependencies: dependencies, limit: Self.limit)
         }
-        services = built.map { $0! }
-        roots = sharesWithASecondTree ? [services[0], services[count]] : [services[0]]
-        self.edges = edges
         stopAfter = .microseconds(Int.random(in: 0...4_000, using: &random))
         cancelsInsteadOfRequesting = random.chance(15)
         cancelsWhileStoppingAfter =
             !cancelsInsteadOfRequesting && random.chance(10)
             ? .microseconds(Int.random(in: 0...2_000, using: &random)) : nil
+
+        let roots = sharesWithASecondTree ? [0, count] : [0]
+        let owner = Self.owners(stages: stages, roots: roots)
+        if extended {
+            plan = DrivingPlan(
+                seed: seed, faults: &faults, stages: stages, owner: owner, roots: roots, stopAfter: stopAfter)
+        } else {
+            plan = DrivingPlan(roots: roots.count, stopAfter: stopAfter)
+        }
+
+        var built = [FaultService?](repeating: nil, count: total)
+        for index in (0..<count).reversed() + (sharesWithASecondTree ? [count] : []) {
+            built[index] = FaultService(
+                index: index, faults: faults[index], recorder: recorder,
+                dependencies: Dependencies(
+                    stages[index].map { stage -> any DependencyElement in
+                        stage.count == 1 ? built[stage[0]]! : Parallel(stage.map { built[$0]! })
+                    }),
+                limit: Self.limit)
+        }
+        let services = built.map { $0! }
+        self.services = services
+        self.roots = roots.map { services[$0] }
+        self.edges = edges
+        self.owner = owner
+    }
+
+    /// The tree that alone holds each service; `nil` for a service both trees reach.
+    private static func owners(stages: [[[Int]]], roots: [Int]) -> [Int?] {
+        var reached = [Set<Int>](repeating: [], count: stages.count)
+        for (tree, root) in roots.enumerated() {
+            var pending = [root]
+            while let next = pending.popLast() {
+                guard reached[next].insert(tree).inserted else { continue }
+                pending.append(contentsOf: stages[next].joined())
+            }
+        }
+        return reached.map { $0.count == 1 ? $0.first : nil }
     }
 
     /// What the invariant check reads.
@@ -84,9 +125,12 @@ struct RandomTrees {
             cancels: cancelsInsteadOfRequesting || cancelsWhileStoppingAfter != nil)
     }
 
-    /// The longest time the run may take: every time limit that can fire, plus generous slack for a busy machine.
+    /// The longest time the run may take: every time limit that can fire, every late stop, the
+    /// latest stop request, plus generous slack for a busy machine.
     var timeBound: Duration {
-        let limits = services.filter { $0.faults.startHangs || $0.faults.stopHangs }.count
-        return stopAfter + RandomTrees.limit * (2 * limits) + .seconds(10)
+        let limits = services.filter(\.faults.mayTimeOut).count
+        let late = services.compactMap(\.faults.stopIgnoresCancellationFor).reduce(.zero, +)
+        let latest = plan.trees.map { $0.startDelay + $0.stopAfter }.max() ?? stopAfter
+        return latest + RandomTrees.limit * (2 * limits) + late + .seconds(10)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 /// SplitMix64: a small, fast, seeded generator, so every random tree can be built again from its seed.
@@ -25,9 +26,55 @@ enum FaultSettings {
     /// `LIFECYCLE_FAULT_TREES`: how many random trees to run (default 2,000; 100,000 for a long run).
     static var treeCount: Int { environment("LIFECYCLE_FAULT_TREES").flatMap(Int.init) ?? 2_000 }
 
+    /// `LIFECYCLE_FAULT_MAX_FAILURES`: how many failing runs end a campaign early (default 5); an
+    /// evidence campaign sets it high to count every violation (only the first 5 are printed).
+    static var failureLimit: Int { environment("LIFECYCLE_FAULT_MAX_FAILURES").flatMap(Int.init) ?? 5 }
+
+    /// The newer fault kinds, each of which `LIFECYCLE_FAULT_SKIP` (a comma-separated list of their
+    /// names) can leave out, to look at one defect at a time: `hugeTimeouts` crash a core that cannot
+    /// take them, and a crash ends the whole campaign.
+    enum Kind: String, CaseIterable {
+        /// Tasks added by `start()` before it fails, and starts that sleep (so that a stop cancels them).
+        case tasksInStart
+        /// `start()` ignoring its cancellation in a `Parallel` stage.
+        case stubbornStart
+        /// `stop()` ignoring its cancellation, and the restart of its service by the other tree.
+        case stubbornStop
+        /// `startTimeout` and `gracefulShutdownTimeout` of `.seconds(Int64.max)`.
+        case hugeTimeouts
+        /// `stop()` of the tree from inside a `start()`, a background task or a `stop()`.
+        case innerStops
+        /// The driving modes, waiters, stops from several threads and refused calls (all `run()` without).
+        case drivers
+        /// A clock whose readings sometimes take a while.
+        case slowClock
+    }
+
+    /// Whether the newer fault kind `kind` is injected (not named in `LIFECYCLE_FAULT_SKIP`).
+    static func includes(_ kind: Kind) -> Bool { !skipped.contains(kind) }
+
+    private static let skipped: Set<Kind> = Set(
+        (environment("LIFECYCLE_FAULT_SKIP") ?? "").split(separator: ",").compactMap {
+            Kind(rawValue: $0.trimmingCharacters(in: .whitespaces))
+        })
+
     /// Records one issue per failing seed, with the command that runs that tree again alone.
     static func record(_ failures: [(seed: UInt64, violations: [String])], filter: String) {
-        for (seed, violations) in failures {
+        if failures.count > 5 { Issue.record("\(failures.count) seeds broke invariants; the first five follow") }
+        // Per invariant: the first seeds that broke it, and how the first one did.
+        var byInvariant: [String: (seeds: [UInt64], first: String)] = [:]
+        for (seed, violations) in failures.sorted(by: { $0.seed < $1.seed }) {
+            for violation in violations {
+                let tag = violation.hasPrefix("[") ? String(violation.prefix { $0 != "]" }) + "]" : "[§4 invariants]"
+                if byInvariant[tag]?.seeds.last == seed { continue }
+                byInvariant[tag, default: ([], violation)].seeds.append(seed)
+            }
+        }
+        for (tag, found) in byInvariant.sorted(by: { $0.key < $1.key }) {
+            let seeds = found.seeds.prefix(8).map(String.init).joined(separator: ", ")
+            print("\(filter): \(tag) broken by seeds \(seeds)\n    first: \(found.first)")
+        }
+        for (seed, violations) in failures.prefix(5) {
             Issue.record(
                 """
                 seed \(seed) broke \(violations.count) invariant(s); rerun with \

@@ -1,0 +1,109 @@
+import Testing
+
+@testable import Lifecycle
+
+/// The checks of adversarial use can fail: each is fed a transcript that breaks it.
+@Suite struct InvariantCheckTests {
+    /// One healthy service `s0`, no dependencies.
+    static let facts = TreeFacts(faults: [Faults()], edges: [], timeBound: .seconds(10), cancels: false)
+    static let root = ServiceID(name: "s0", number: 1_000_001)
+
+    static func check(
+        _ calls: FaultRecorder, events: [LifecycleEvent] = [], driving: TreeDriving = TreeDriving(stopAfter: .zero),
+        outcome: Result<Void, any Error> = .success(())
+    ) -> [String] {
+        var tree = DrivenTree(driving: driving, rootIndex: 0, rootID: root)
+        tree.outcome = outcome
+        tree.events = events
+        tree.eventsFinished = true
+        let driven = DrivenFacts(trees: [tree], driver: calls.driver, owner: [0], settled: true)
+        return InvariantCheck(
+            trees: facts, calls: calls.all, events: [events], outcomes: [outcome], elapsed: .zero, driven: driven
+        ).violations
+    }
+
+    @Test func aTaskOfAFailedStartStillRunningWhenTheNextStartBegins() {
+        let calls = FaultRecorder()
+        calls.record(0, .startCalled, life: 1)
+        calls.record(0, .taskAdded, life: 1, task: 1)
+        calls.record(0, .startThrew, life: 1)
+        calls.record(0, .startCalled, life: 2)
+        calls.record(0, .startReturned, life: 2)
+        calls.record(0, .taskCancelled, life: 1, task: 1)
+        calls.record(0, .stopCalled, life: 2)
+        calls.record(0, .stopReturned, life: 2)
+        #expect(Self.check(calls).contains { $0.hasPrefix("[task outlived its life]") })
+    }
+
+    @Test func aTaskCancelledWhileItsStartRuns() {
+        let calls = FaultRecorder()
+        calls.record(0, .startCalled, life: 1)
+        calls.record(0, .taskAdded, life: 1, task: 1)
+        calls.record(0, .startReturned, life: 1)
+        calls.record(0, .taskCancelled, life: 1, task: 1)
+        calls.record(0, .stopCalled, life: 1)
+        calls.record(0, .stopReturned, life: 1)
+        #expect(Self.check(calls).contains { $0.hasPrefix("[task cancelled while its service ran]") })
+    }
+
+    @Test func aWaitThatReturnsThoughNobodyAskedForAStop() {
+        let calls = FaultRecorder()
+        calls.record(tree: 0, .waitCalled(5))
+        calls.record(tree: 0, .waitEnded(5, failure: nil))
+        #expect(Self.check(calls).contains { $0.hasPrefix("[wait returned with no stop]") })
+    }
+
+    @Test func aWaiterThatNeverReturns() {
+        let calls = FaultRecorder()
+        calls.record(tree: 0, .waitCalled(5))
+        #expect(Self.check(calls).contains { $0.hasPrefix("[waiter hung]") })
+    }
+
+    @Test func aStopTransitionBeforeItsCause() {
+        let calls = FaultRecorder()
+        calls.record(0, .startCalled, life: 1)
+        calls.record(0, .startReturned, life: 1)
+        calls.record(0, .stopCalled, life: 1)
+        calls.record(0, .stopReturned, life: 1)
+        let events = [
+            LifecycleEvent(service: Self.root, from: .idle, to: .starting, time: .zero),
+            LifecycleEvent(service: Self.root, from: .starting, to: .running, time: .zero),
+            LifecycleEvent(service: Self.root, from: .running, to: .stopping, time: .zero),
+            .stopRequested(.requested, root: Self.root, state: .stopping, time: .zero),
+            LifecycleEvent(service: Self.root, from: .stopping, to: .stopped, time: .zero),
+        ]
+        #expect(Self.check(calls, events: events).contains { $0.hasPrefix("[cause after stop]") })
+    }
+
+    @Test func aRefusedStopThatRequestedAStop() {
+        let calls = FaultRecorder()
+        var driving = TreeDriving(stopAfter: .zero)
+        driving.refusesFirst = true
+        let events = [
+            .stopRequested(.requested, root: Self.root, state: .idle, time: .zero), LifecycleEvent.driverMarker(),
+        ]
+        #expect(Self.check(calls, events: events, driving: driving).contains { $0.hasPrefix("[refused call]") })
+    }
+
+    @Test func aTaskFailureOfAnEarlierStart() {
+        let calls = FaultRecorder()
+        calls.record(0, .startCalled, life: 1)
+        calls.record(0, .taskAdded, life: 1, task: 1)
+        calls.record(0, .startThrew, life: 1)
+        calls.record(0, .startCalled, life: 2)
+        calls.record(0, .startReturned, life: 2)
+        calls.record(0, .taskThrew, life: 1, task: 1)
+        calls.record(0, .stopCalled, life: 2)
+        calls.record(0, .stopReturned, life: 2)
+        let failure = InjectedFault(index: 0, kind: .task, life: 1)
+        #expect(Self.check(calls, outcome: .failure(failure)).contains { $0.hasPrefix("[earlier life]") })
+    }
+
+    @Test func aRunThatLosesATaskFailure() {
+        let calls = FaultRecorder()
+        let failed = LifecycleEvent(
+            service: Self.root, from: .running, to: .running, error: InjectedFault(index: 0, kind: .task, life: 1),
+            time: .zero, kind: .taskFailed)
+        #expect(Self.check(calls, events: [failed]).contains { $0.hasPrefix("[task failure lost]") })
+    }
+}
