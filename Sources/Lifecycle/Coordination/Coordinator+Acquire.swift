@@ -86,11 +86,13 @@ extension Coordinator {
                     break  // no wait, and no suspension: nothing else runs on the actor in between
                 case .waitForStart, .waitForStop, .waitForAbandonedStart:
                     // Parked in the machine until it hands the continuation back. Cancelling this
-                    // holder takes it out of the machine, nothing more.
+                    // holder takes it out of the machine, nothing more. The closures must capture
+                    // `self` (through `park`): one that does not is nonisolated, runs off the actor,
+                    // and lets other facts reach the machine between the request and the parking.
                     let token = nextNumber()
                     try await withTaskCancellationHandler {
                         try await withUnsafeThrowingContinuation { (continuation: Waiter) in
-                            entry.machine.park(token: token, waiter: continuation)
+                            park(continuation, token: token, in: entry)
                         }
                     } onCancel: {
                         Task { await self.waiterCancelled(id, token: token) }
@@ -120,6 +122,11 @@ extension Coordinator {
                 return .owned
             }
         }
+    }
+
+    /// Parks a holder in the machine `acquireRequested()` just told it to wait in, on the actor.
+    private func park(_ continuation: Waiter, token: Int, in entry: Held) {
+        entry.machine.park(token: token, waiter: continuation)
     }
 
     /// The node's dependencies are running: call its `start()`; on failure stop them again.
