@@ -41,14 +41,13 @@ final class BlockingServiceTable: Sendable {
         /// Compared by identity only, to tell a new instance at a reused address from the old one.
         weak var object: AnyObject?
         let id: ServiceID
-        var machine: StateMachine
+        /// The service's machine; threads waiting for another thread's start or stop of it are
+        /// parked in it as tickets.
+        var machine: StateMachine<Int>
         /// Where the service was started from, while it starts and runs; keeps that tree alive.
         var startedFrom: (plan: BlockingTreePlan, index: Int)?
-        /// Threads waiting for the start in flight, and for the stop in flight, by ticket.
-        var startTickets: [Int] = []
-        var stopTickets: [Int] = []
 
-        init(object: AnyObject, id: ServiceID, machine: StateMachine) {
+        init(object: AnyObject, id: ServiceID, machine: StateMachine<Int>) {
             self.object = object
             self.id = id
             self.machine = machine
@@ -89,7 +88,7 @@ final class BlockingServiceTable: Sendable {
         return storage.withLock { storage in
             if let entry = storage.entries[key], entry.object === service { return entry.id }
             let id = ServiceID(name: name, number: number)
-            storage.entries[key] = Entry(object: service, id: id, machine: StateMachine(service: id))
+            storage.entries[key] = Entry(object: service, id: id, machine: StateMachine<Int>(service: id))
             if storage.entries.count >= storage.pruneAt {
                 // A service that starts or runs is held by its tree, so only finished ones are pruned.
                 storage.entries = storage.entries.filter { $0.value.object != nil }
@@ -115,8 +114,9 @@ final class BlockingServiceTable: Sendable {
     func acquire(_ index: Int, of plan: BlockingTreePlan) throws -> Grant {
         let key = ObjectIdentifier(plan.nodes[index].service)
         while true {
-            let (action, ticket) = storage.withLock { storage -> (StateMachine.AcquireAction, Int) in
-                // The plan holds the service, so its entry (made by `identify`) is there.
+            let (action, ticket) = storage.withLock { storage -> (StateMachine<Int>.AcquireAction, Int) in
+                // The plan holds the service, so its entry (made by `identify`) is there. A ticket
+                // is parked in the machine when this thread must wait.
                 let action = storage.entries[key]!.machine.acquireRequested()
                 switch action {
                 case .countHolder:
@@ -124,13 +124,9 @@ final class BlockingServiceTable: Sendable {
                 case .startDependencies:
                     storage.entries[key]!.startedFrom = (plan, index)
                     return (action, 0)
-                case .waitForStart:
+                case .waitForStart, .waitForStop, .waitForAbandonedStart:
                     let ticket = storage.ticket()
-                    storage.entries[key]!.startTickets.append(ticket)
-                    return (action, ticket)
-                case .waitForStop:
-                    let ticket = storage.ticket()
-                    storage.entries[key]!.stopTickets.append(ticket)
+                    storage.entries[key]!.machine.park(token: ticket, waiter: ticket)
                     return (action, ticket)
                 }
             }
@@ -145,7 +141,7 @@ final class BlockingServiceTable: Sendable {
                 case .done: return .held
                 case .failed(let error): throw error
                 }
-            case .waitForStop:
+            case .waitForStop, .waitForAbandonedStart:
                 // Not counted: once that stop finished, ask again (and start it afresh).
                 _ = wait(for: ticket)
             }
@@ -164,10 +160,9 @@ final class BlockingServiceTable: Sendable {
     func dependenciesFailed(_ node: BlockingTreePlan.Node, error: any Error) {
         storage.withLock { storage in
             let key = ObjectIdentifier(node.service)
-            storage.entries[key]!.machine.dependenciesFailed()
+            let tickets = storage.entries[key]!.machine.dependenciesFailed()
             storage.entries[key]!.startedFrom = nil
-            storage.settle(storage.entries[key]!.startTickets, with: .failed(error))
-            storage.entries[key]!.startTickets = []
+            storage.settle(tickets, with: .failed(error))
         }
         storage.wakeAll()
     }
@@ -188,20 +183,20 @@ final class BlockingServiceTable: Sendable {
     /// even when the machine refuses (a defect): nobody sleeps forever.
     private func endStart(
         of node: BlockingTreePlan.Node, with outcome: Outcome,
-        _ tell: (inout StateMachine) throws(LifecycleError) -> Transition
+        _ tell: (inout StateMachine<Int>) throws(LifecycleError) -> (Transition, [Int])
     ) throws(LifecycleError) -> Transition {
         let result: Result<Transition, LifecycleError> = storage.withLock { storage in
             let key = ObjectIdentifier(node.service)
-            let result = Result { () throws(LifecycleError) in try tell(&storage.entries[key]!.machine) }
+            let told = Result { () throws(LifecycleError) in try tell(&storage.entries[key]!.machine) }
             if case .failed = outcome { storage.entries[key]!.startedFrom = nil }
-            let settled: Outcome
-            switch result {
-            case .success: settled = outcome
-            case .failure(let refusal): settled = .failed(refusal)
+            switch told {
+            case .success(let (transition, tickets)):
+                storage.settle(tickets, with: outcome)
+                return .success(transition)
+            case .failure(let refusal):
+                storage.settle(storage.entries[key]!.machine.dependenciesFailed(), with: .failed(refusal))
+                return .failure(refusal)
             }
-            storage.settle(storage.entries[key]!.startTickets, with: settled)
-            storage.entries[key]!.startTickets = []
-            return result
         }
         storage.wakeAll()
         return try result.get()
@@ -231,12 +226,13 @@ final class BlockingServiceTable: Sendable {
     func stopFinished(_ node: BlockingTreePlan.Node, failed: Bool) throws(LifecycleError) -> Transition {
         let result: Result<Transition, LifecycleError> = storage.withLock { storage in
             let key = ObjectIdentifier(node.service)
-            let result = Result { () throws(LifecycleError) in
+            let told = Result { () throws(LifecycleError) in
                 try storage.entries[key]!.machine.stopFinished(failed: failed)
             }
-            storage.settle(storage.entries[key]!.stopTickets, with: .done)
-            storage.entries[key]!.stopTickets = []
-            return result
+            return told.map { transition, tickets in
+                storage.settle(tickets, with: .done)
+                return transition
+            }
         }
         storage.wakeAll()
         return try result.get()

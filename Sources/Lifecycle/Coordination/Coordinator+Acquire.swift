@@ -65,52 +65,57 @@ extension Coordinator {
         }
     }
 
-    /// Asks the node's machine for one more holder.
+    /// Asks the node's machine for one more holder, parking in it while another holder's start,
+    /// another tree's stop or an abandoned `start()` is in flight.
     private func enter(_ index: Int, of plan: TreePlan) async -> Entry {
         let node = plan.nodes[index]
         let id = node.id
         while true {
-            if orphanedStarts[id] != nil, held[id] == nil || held[id]!.machine.state != .running {
-                // An abandoned start() of it still runs: wait until it is over (DESIGN §4), then ask again.
-                await waitForOrphanedStart(of: id)
-                if Task.isCancelled { return .finished(.failure(CancellationError())) }
-                continue
-            }
             let entry: Held
             if let known = held[id] {
                 entry = known
             } else {
-                let machine = StateMachine(service: id, state: ServiceTable.shared.state(of: node.record))
+                let machine = Machine(service: id, state: ServiceTable.shared.state(of: node.record))
                 entry = Held(machine: machine, plan: plan, index: index)
                 held[id] = entry
             }
-            switch entry.machine.acquireRequested() {
-            case .countHolder:
-                return .finished(.success(()))
-            case .waitForStart:
-                let token = nextNumber()
-                do {
-                    // Cancelling this holder ends its wait, not the start: the others still get it.
+            let action = entry.machine.acquireRequested()
+            do {
+                switch action {
+                case .countHolder, .startDependencies:
+                    break  // no wait, and no suspension: nothing else runs on the actor in between
+                case .waitForStart, .waitForStop, .waitForAbandonedStart:
+                    // Parked in the machine until it hands the continuation back. Cancelling this
+                    // holder takes it out of the machine, nothing more. The closures must capture
+                    // `self` (through `park`): one that does not is nonisolated, runs off the actor,
+                    // and lets other facts reach the machine between the request and the parking.
+                    let token = nextNumber()
                     try await withTaskCancellationHandler {
-                        try await withCheckedThrowingContinuation { startWaiters[id, default: [:]][token] = $0 }
+                        try await withUnsafeThrowingContinuation { (continuation: Waiter) in
+                            park(continuation, token: token, in: entry)
+                        }
                     } onCancel: {
-                        Task { await self.startWaitCancelled(id, token: token) }
+                        Task { await self.waiterCancelled(id, token: token) }
                     }
-                    return .finished(.success(()))
-                } catch is CancellationError where !Task.isCancelled {
-                    // The holder that was starting it was cancelled, not this one: ask again, and
-                    // start it for this holder if nobody else has meanwhile.
-                    continue
-                } catch LifecycleError.startAbandoned where !Task.isCancelled {
-                    // The same, with a start() that ignored that holder's cancellation: ask again,
-                    // which waits until the abandoned start() is over.
-                    continue
-                } catch {
-                    return .finished(.failure(error))
                 }
-            case .waitForStop:
-                // Another tree's last holder is stopping it: wait, then ask again.
-                await withCheckedContinuation { stopWaiters[id, default: []].append($0) }
+            } catch is CancellationError where !Task.isCancelled {
+                // The holder that was starting it was cancelled, not this one: ask again, and
+                // start it for this holder if nobody else has meanwhile.
+                continue
+            } catch LifecycleError.startAbandoned where !Task.isCancelled {
+                // The same, with a start() that ignored that holder's cancellation: ask again,
+                // which waits until the abandoned start() is over (DESIGN §4).
+                continue
+            } catch {
+                return .finished(.failure(error))
+            }
+            switch action {
+            case .countHolder, .waitForStart:
+                return .finished(.success(()))
+            case .waitForStop, .waitForAbandonedStart:
+                // That stop, or that abandoned start(), is over: ask again.
+                if Task.isCancelled { return .finished(.failure(CancellationError())) }
+                continue
             case .startDependencies:
                 entry.plan = plan
                 entry.index = index
@@ -119,17 +124,9 @@ extension Coordinator {
         }
     }
 
-    /// Waits until the abandoned `start()` of the service is over, or this holder is cancelled.
-    private func waitForOrphanedStart(of id: ServiceID) async {
-        let token = nextNumber()
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                guard orphanedStarts[id] != nil else { return continuation.resume() }
-                orphanedStarts[id]![token] = continuation
-            }
-        } onCancel: {
-            Task { await self.orphanWaitCancelled(id, token: token) }
-        }
+    /// Parks a holder in the machine `acquireRequested()` just told it to wait in, on the actor.
+    private func park(_ continuation: Waiter, token: Int, in entry: Held) {
+        entry.machine.park(token: token, waiter: continuation)
     }
 
     /// The node's dependencies are running: call its `start()`; on failure stop them again.
@@ -148,29 +145,38 @@ extension Coordinator {
             life = emit(try entry.machine.dependenciesStarted(), of: node, for: runner)
             try await Self.callStart(node, life: life!, attempt: attempt, for: runner)
         } catch {
-            // `starting → failed` when `start()` was called; nothing to emit when it never was.
-            if let failed = try? entry.machine.startAttemptFailed() {
-                emit(failed, of: node, for: runner, error: error)
-                startFailed(id, attempt: attempt)
+            // `starting → failed` when `start()` was called; nothing to emit when it never was. A
+            // `start()` still in flight (abandoned) keeps any new life from beginning until it is over.
+            let waiters: [Waiter]
+            do {
+                let (failed, parked) = try entry.machine.startAttemptFailed(
+                    abandonedStartRuns: life != nil && isStillRunning(attempt, of: id))
+                if let failed { emit(failed, of: node, for: runner, error: error) }
+                waiters = parked
+            } catch {
+                waiters = entry.machine.dependenciesFailed()  // a defect, reported: nobody waits forever
             }
             // The tasks the failed start added end before the failure goes on (DESIGN §4); the state
             // is `failed` already, so no new one can be added.
             let tasks = life.map { ServiceTable.shared.takeTasks(of: node.record, life: $0) } ?? []
             for task in tasks { task.cancel() }
             // Waiters learn the outcome now, before the awaits below let a new start begin.
-            endStart(of: id, with: error)
+            resume(waiters, with: error)
+            forgetIfUnused(id)
             await Self.awaitEnded(tasks, limit: node.gracefulShutdownTimeout, for: runner)
             await rollBack(node.stages.map { .stage($0, plan) }, for: runner)
             return .failure(error)
         }
         do {
-            emit(try entry.machine.startReturned(), of: node, for: runner)
+            let (running, waiters) = try entry.machine.startReturned()
+            emit(running, of: node, for: runner)
+            resume(waiters, with: nil)
         } catch {
-            // The table refused (a defect, reported): the waiters still learn it, nobody waits forever.
-            endStart(of: id, with: error)
+            // The machine refused (a defect, reported): the waiters still learn it, nobody waits forever.
+            resume(entry.machine.dependenciesFailed(), with: error)
+            forgetIfUnused(id)
             return .failure(error)
         }
-        endStart(of: id, with: nil)
         return .success(())
     }
 
@@ -181,8 +187,8 @@ extension Coordinator {
         let node = plan.nodes[frame.index]
         let started = node.stages[..<frame.nextStage]
         await rollBack(started.map { .stage($0, plan) }, for: runner)
-        held[node.id]!.machine.dependenciesFailed()
-        endStart(of: node.id, with: error)
+        resume(held[node.id]!.machine.dependenciesFailed(), with: error)
+        forgetIfUnused(node.id)
         return error
     }
 
@@ -211,8 +217,8 @@ extension Coordinator {
                     leaves.append(
                         (member, emit(try held[node.id]!.machine.dependenciesStarted(), of: node, for: runner)))
                 } catch {
-                    held[node.id]!.machine.dependenciesFailed()
-                    endStart(of: node.id, with: error)
+                    resume(held[node.id]!.machine.dependenciesFailed(), with: error)
+                    forgetIfUnused(node.id)
                     firstError = error
                 }
             case .finished(.success):
@@ -297,18 +303,27 @@ extension Coordinator {
         _ node: TreePlan.Node, life: Int, attempt: StartAttempt?, for runner: ServiceRunner, error: (any Error)?
     ) -> [Task<Void, Never>] {
         let entry = held[node.id]!
-        var tasks: [Task<Void, Never>] = []
-        do {
-            if let error {
-                emit(try entry.machine.startFailed(), of: node, for: runner, error: error)
-                if let attempt { startFailed(node.id, attempt: attempt) }
-                tasks = ServiceTable.shared.takeTasks(of: node.record, life: life)
-                for task in tasks { task.cancel() }
-            } else {
-                emit(try entry.machine.startReturned(), of: node, for: runner)
+        guard let error else {
+            do {
+                let (running, waiters) = try entry.machine.startReturned()
+                emit(running, of: node, for: runner)
+                resume(waiters, with: nil)
+            } catch {
+                resume(entry.machine.dependenciesFailed(), with: error)  // a defect: nobody waits forever
             }
-        } catch {}  // `starting → running` and `starting → failed` are always legal
-        endStart(of: node.id, with: error)
+            return []
+        }
+        do {
+            let isInFlight = attempt.map { isStillRunning($0, of: node.id) } ?? false
+            let (failed, waiters) = try entry.machine.startFailed(abandonedStartRuns: isInFlight)
+            emit(failed, of: node, for: runner, error: error)
+            resume(waiters, with: error)
+        } catch {
+            resume(entry.machine.dependenciesFailed(), with: error)  // a defect: nobody waits forever
+        }
+        forgetIfUnused(node.id)
+        let tasks = ServiceTable.shared.takeTasks(of: node.record, life: life)
+        for task in tasks { task.cancel() }
         return tasks
     }
 }

@@ -21,7 +21,7 @@ extension Coordinator {
         /// Let a stage go: a lone service in this strand, a parallel group in a strand per member.
         case stage([Int], TreePlan)
         /// The node and its dependencies are down: forget it and wake the trees waiting for its stop.
-        case forget(ServiceID)
+        case forget(ServiceID, waiters: [Waiter])
     }
 
     /// A sequence of steps driven by one task at a time.
@@ -165,9 +165,9 @@ extension Coordinator {
                 }
                 for child in children.dropFirst() { spawnDriver(for: child, in: walk) }
                 current = children[0]
-            case .forget(let id):
+            case .forget(let id, let waiters):
                 forgetIfUnused(id)
-                for waiter in stopWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
+                resume(waiters, with: nil)
             }
         }
     }
@@ -237,13 +237,16 @@ extension Coordinator {
         let current = strands[strand]!
         let walk = walks[current.walk]!
         if let error { walk.errors.append(error) }
+        var waiters: [Waiter] = []
         do {
-            let ended = try held[node.id]!.machine.stopFinished(failed: error != nil)
+            let (ended, parked) = try held[node.id]!.machine.stopFinished(failed: error != nil)
             emit(ended, of: node, for: walk.runner, error: error)
+            waiters = parked
         } catch {
             walk.errors.append(error)
         }
-        current.steps.append(.forget(node.id))
+        // The trees waiting for this stop ask again once its dependencies are down too.
+        current.steps.append(.forget(node.id, waiters: waiters))
         for stage in node.stages { current.steps.append(.stage(stage, plan)) }
     }
 

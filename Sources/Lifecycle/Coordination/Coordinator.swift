@@ -12,26 +12,27 @@ actor Coordinator {
     ///
     /// A class, so that the hot paths look it up once and mutate it in place; it never leaves the actor.
     final class Held {
-        var machine: StateMachine
+        var machine: Machine
         /// The plan and node the service was started from: its stop releases that node's stages.
         var plan: TreePlan
         var index: Int
         var node: TreePlan.Node { plan.nodes[index] }
 
-        init(machine: StateMachine, plan: TreePlan, index: Int) {
+        init(machine: Machine, plan: TreePlan, index: Int) {
             self.machine = machine
             self.plan = plan
             self.index = index
         }
     }
 
+    /// A service's machine here: its waiting holders are continuations, resumed exactly once as
+    /// the machine hands them back (so unchecked ones suffice).
+    typealias Machine = StateMachine<Waiter>
+    /// A holder parked in a machine: resumed normally (its start happened, or it asks again) or
+    /// with the error that ended the start it waited for.
+    typealias Waiter = UnsafeContinuation<Void, any Error>
+
     var held: [ServiceID: Held] = [:]
-    /// Holders waiting for another holder's start of a service, by token (a waiter may leave).
-    var startWaiters: [ServiceID: [Int: CheckedContinuation<Void, any Error>]] = [:]
-    var stopWaiters: [ServiceID: [CheckedContinuation<Void, Never>]] = [:]
-    /// Services whose abandoned `start()` still runs, and the holders waiting for it to end: no new
-    /// life of a service begins while a `start()` of an earlier one is in flight.
-    var orphanedStarts: [ServiceID: [Int: CheckedContinuation<Void, Never>]] = [:]
     private var runners: [ObjectIdentifier: (runner: ServiceRunner, plan: TreePlan)] = [:]
     /// The releases in progress and their strands (see `Coordinator+Release.swift`).
     var walks: [Int: Walk] = [:]
@@ -79,7 +80,7 @@ actor Coordinator {
 
     /// Whether the coordinator still keeps anything of the service (a record, or a runner holding it).
     func isTracking(_ id: ServiceID) -> Bool {
-        held[id] != nil || startWaiters[id] != nil || stopWaiters[id] != nil || orphanedStarts[id] != nil
+        held[id] != nil
             || runners.values.contains { $0.plan.indices[id] != nil }
     }
 
@@ -181,48 +182,39 @@ actor Coordinator {
         waiting.cancel()
     }
 
-    /// A start of the service failed: if its `start()` still runs (abandoned), no new life of the
-    /// service may begin until it returned and, on success, was stopped.
-    func startFailed(_ id: ServiceID, attempt: StartAttempt) {
-        let isInFlight = attempt.whenWorkEnds {
-            Task { await Coordinator.shared.orphanedStartEnded(id) }
+    /// Whether the `start()` of a failed attempt still runs (it was abandoned); if so, `abandonedStartEnded`
+    /// is told when it is over, and no new life of the service begins meanwhile.
+    func isStillRunning(_ attempt: StartAttempt, of id: ServiceID) -> Bool {
+        attempt.whenWorkEnds {
+            Task { await Coordinator.shared.abandonedStartEnded(id) }
         }
-        if isInFlight, orphanedStarts[id] == nil { orphanedStarts[id] = [:] }
     }
 
-    /// An abandoned `start()` is over: the service may start again.
-    func orphanedStartEnded(_ id: ServiceID) {
-        for waiter in orphanedStarts.removeValue(forKey: id)?.values ?? [:].values { waiter.resume() }
+    /// An abandoned `start()` is over: the holders waiting for it ask again.
+    func abandonedStartEnded(_ id: ServiceID) {
+        guard let entry = held[id] else { return }
+        resume(entry.machine.abandonedStartEnded(), with: nil)
+        forgetIfUnused(id)
     }
 
-    /// A holder waiting for another holder's start was cancelled: it is no longer counted.
-    func startWaitCancelled(_ id: ServiceID, token: Int) {
-        guard let waiter = startWaiters[id]?.removeValue(forKey: token) else { return }
-        if startWaiters[id]?.isEmpty == true { startWaiters[id] = nil }
-        held[id]?.machine.waitingHolderLeft()
-        waiter.resume(throwing: CancellationError())
+    /// A parked holder's task was cancelled: it leaves the machine (no longer counted) and is told.
+    func waiterCancelled(_ id: ServiceID, token: Int) {
+        held[id]?.machine.waiterLeft(token: token)?.resume(throwing: CancellationError())
     }
 
-    /// A holder waiting for an abandoned start to end was cancelled: it stops waiting.
-    func orphanWaitCancelled(_ id: ServiceID, token: Int) {
-        orphanedStarts[id]?.removeValue(forKey: token)?.resume()
-    }
-
-    /// Hands the outcome of a start to the holders that waited for it.
-    func endStart(of id: ServiceID, with error: (any Error)?) {
-        let waiters = startWaiters.removeValue(forKey: id)?.values.map { $0 } ?? []
-        if error != nil { forgetIfUnused(id) }
+    /// Resumes parked holders: normally, or with the error that ended the start they waited for.
+    func resume(_ waiters: [Waiter], with error: (any Error)?) {
         for waiter in waiters {
             if let error { waiter.resume(throwing: error) } else { waiter.resume() }
         }
     }
 
-    /// Drops the record of a service nobody holds or is starting; its state stays in the table.
+    /// Drops the record of a service nobody holds, starts or waits for; its state stays in the table.
     ///
     /// Checked, never assumed: during the awaits of a stop or a rollback another tree may have
     /// begun to start the same service again, and its record must survive.
     func forgetIfUnused(_ id: ServiceID) {
-        guard let machine = held[id]?.machine, machine.holders == 0, !machine.isAcquiring else { return }
+        guard let machine = held[id]?.machine, machine.isForgettable else { return }
         held[id] = nil
     }
 

@@ -1,20 +1,45 @@
-/// One service's life as pure data: a fact in, a transition and a command out.
+/// One service's life as pure data: a fact in, a transition, a command and the waiters to wake out.
 ///
 /// No `async`, no clock, no I/O. Each input is a method named for what just happened; it returns
-/// what to do, from an enum made for that input alone. ``move(to:)`` is the only writer of ``state``
-/// and asks the transition table first, so every state change is legal and becomes an event. The
-/// async coordinator and the blocking runner both drive this same machine.
-struct StateMachine: Sendable {
+/// what to do, from an enum made for that input alone. ``move(to:)`` is the only writer of the
+/// state and asks the transition table first, so every state change is legal and becomes an event.
+///
+/// The holders that wait for something (another holder's start, another tree's stop, an abandoned
+/// `start()` still in flight) live in the machine, in the phase they wait for, as `Waiter`s: the
+/// async coordinator keeps continuations there, the blocking table tickets. Both drive this machine.
+struct StateMachine<Waiter: Sendable>: Sendable {
+    /// A waiting holder and the token it can leave by.
+    struct Parked: Sendable {
+        let token: Int
+        let waiter: Waiter
+    }
+
+    /// Where the service is in its life, with what each phase holds.
+    enum Life: Sendable {
+        /// `idle`, `stopped` or `failed`. `abandonedStart` holds the waiters while a `start()` that
+        /// was abandoned still runs: no new life may begin until it is over; `nil` when there is none.
+        case down(ServiceState, abandonedStart: [Parked]?)
+        /// A first holder starts the dependencies (state `idle`, `stopped` or `failed`), then calls
+        /// `start()` (state `starting`). Every holder is counted; the later ones wait for the outcome.
+        case acquiring(ServiceState, holders: Int, waiters: [Parked])
+        /// Running for `holders` dependents and runners.
+        case running(holders: Int)
+        /// The last holder left; `stop()` runs. Holders of other trees wait, uncounted, and ask again.
+        case stopping(waiters: [Parked])
+    }
+
     /// What to do when a dependent (or a runner) asks for the service.
     enum AcquireAction: Sendable, Equatable {
         /// First holder: start the dependencies, then report ``dependenciesStarted()``.
         case startDependencies
         /// Already running for another dependent: counted, nothing to start (DESIGN §3).
         case countHolder
-        /// Another holder's start is in flight: wait for its outcome, which is this holder's too.
+        /// Another holder's start is in flight: counted and parked; its outcome is this holder's too.
         case waitForStart
-        /// The last holder of another tree is stopping it: wait for that stop, then ask again.
+        /// The last holder of another tree is stopping it: parked, not counted; ask again when woken.
         case waitForStop
+        /// An abandoned `start()` of it still runs: parked, not counted; ask again when woken.
+        case waitForAbandonedStart
     }
 
     /// What to do when a holder lets the service go.
@@ -35,106 +60,206 @@ struct StateMachine: Sendable {
 
     /// The service this machine drives.
     let service: ServiceID
-    /// The current state. Only ``move(to:)`` writes it.
-    private(set) var state: ServiceState
-    /// How many dependents and runners hold the service (counted from their request on).
-    private(set) var holders = 0
-    /// Whether dependencies or `start()` are in flight for a first holder.
-    private(set) var isAcquiring = false
+    /// Where the service is. Only ``move(to:)`` changes the state in it.
+    private(set) var life: Life
 
-    /// A machine in `state` (a restarted instance begins in `stopped` or `failed`).
+    /// A machine for a service last seen in `state`, with no holder (a restarted instance begins
+    /// in `stopped` or `failed`).
     init(service: ServiceID, state: ServiceState = .idle) {
         self.service = service
-        self.state = state
+        switch state {
+        case .idle, .stopped, .failed: life = .down(state, abandonedStart: nil)
+        case .starting: life = .acquiring(.starting, holders: 0, waiters: [])
+        case .running: life = .running(holders: 0)
+        case .stopping: life = .stopping(waiters: [])
+        }
     }
 
-    /// A dependent or runner asks for the service.
-    mutating func acquireRequested() -> AcquireAction {
-        if isAcquiring {
-            holders += 1
-            return .waitForStart
+    /// The state, as events and `service.state` show it.
+    var state: ServiceState {
+        switch life {
+        case .down(let state, _), .acquiring(let state, _, _): state
+        case .running: .running
+        case .stopping: .stopping
         }
-        switch state {
-        case .running:
-            holders += 1
-            return .countHolder
-        case .idle, .stopped, .failed:
-            holders += 1
-            isAcquiring = true
+    }
+
+    /// How many dependents and runners hold the service (counted from their request on).
+    var holders: Int {
+        switch life {
+        case .acquiring(_, let holders, _), .running(let holders): holders
+        case .down, .stopping: 0
+        }
+    }
+
+    /// Whether nothing is left to remember: down, with nobody waiting for an abandoned start.
+    var isForgettable: Bool {
+        if case .down(_, nil) = life { return true }
+        return false
+    }
+
+    // MARK: Starting
+
+    /// A dependent or runner asks for the service.
+    ///
+    /// When it need not wait, it is counted now (``AcquireAction/startDependencies``,
+    /// ``AcquireAction/countHolder``). When it must wait, nothing changes yet: the caller parks it
+    /// with ``park(token:waiter:)`` before anything else reaches the machine.
+    mutating func acquireRequested() -> AcquireAction {
+        switch life {
+        case .down(let state, nil):
+            life = .acquiring(state, holders: 1, waiters: [])
             return .startDependencies
-        case .starting:
-            // Unreachable: `isAcquiring` covers the whole of a start. Kept exhaustive on purpose.
-            holders += 1
+        case .down(_, .some):
+            return .waitForAbandonedStart
+        case .acquiring:
             return .waitForStart
+        case .running(let holders):
+            life = .running(holders: holders + 1)
+            return .countHolder
         case .stopping:
-            // Only another tree can meet it here: its last holder let it go. Not counted; the
-            // request is asked again once the stop finished, and then starts it afresh.
+            // Only another tree meets it here: its last holder let it go.
             return .waitForStop
         }
     }
 
-    /// A holder that waited for another holder's start (``AcquireAction/waitForStart``) was
-    /// cancelled: it is no longer counted. The start goes on for the others.
-    mutating func waitingHolderLeft() {
-        guard isAcquiring, holders > 1 else { return }  // the holder that starts it stays counted
-        holders -= 1
+    /// Parks a holder that ``acquireRequested()`` told to wait, under `token`. One waiting for a
+    /// start is counted from now on (the outcome is its own); one waiting for a stop or for an
+    /// abandoned start is not, and asks again when handed back.
+    mutating func park(token: Int, waiter: Waiter) {
+        let parked = Parked(token: token, waiter: waiter)
+        switch life {
+        case .down(let state, .some(let waiters)):
+            life = .down(state, abandonedStart: waiters + [parked])
+        case .acquiring(let state, let holders, let waiters):
+            life = .acquiring(state, holders: holders + 1, waiters: waiters + [parked])
+        case .stopping(let waiters):
+            life = .stopping(waiters: waiters + [parked])
+        case .down(_, nil), .running:
+            // Not a waiting phase: the caller skipped `acquireRequested()`. Nothing to park on.
+            break
+        }
+    }
+
+    /// The parked holder `token` gave up (its task was cancelled): it is no longer counted. Returns
+    /// its waiter, to be told, or `nil` when it was not parked any more.
+    mutating func waiterLeft(token: Int) -> Waiter? {
+        func remove(_ waiters: inout [Parked]) -> Waiter? {
+            guard let index = waiters.firstIndex(where: { $0.token == token }) else { return nil }
+            return waiters.remove(at: index).waiter
+        }
+        switch life {
+        case .down(let state, .some(var waiters)):
+            let left = remove(&waiters)
+            life = .down(state, abandonedStart: waiters)
+            return left
+        case .acquiring(let state, let holders, var waiters):
+            guard let left = remove(&waiters) else { return nil }
+            life = .acquiring(state, holders: holders - 1, waiters: waiters)
+            return left
+        case .stopping(var waiters):
+            let left = remove(&waiters)
+            life = .stopping(waiters: waiters)
+            return left
+        case .down(_, nil), .running:
+            return nil
+        }
     }
 
     /// The dependencies are running: emit the returned transition and call `start()`.
     mutating func dependenciesStarted() throws(LifecycleError) -> Transition {
-        try move(to: .starting)
+        guard case .acquiring(let state, let holders, let waiters) = life else {
+            throw .illegalTransition(service, from: self.state, to: .starting)
+        }
+        let transition = try move(from: state, to: .starting)
+        life = .acquiring(.starting, holders: holders, waiters: waiters)
+        return transition
     }
 
     /// A dependency failed to start (or the start was cancelled before `start()` was called).
     ///
-    /// The service never reached `starting`, so no transition: every waiting holder gets the error.
-    mutating func dependenciesFailed() {
-        isAcquiring = false
-        holders = 0
+    /// The service never reached `starting`, so no transition: the returned waiters get the error.
+    mutating func dependenciesFailed() -> [Waiter] {
+        guard case .acquiring(let state, _, let waiters) = life else { return [] }
+        life = .down(state == .starting ? .failed : state, abandonedStart: nil)
+        return waiters.map(\.waiter)
     }
 
-    /// `start()` returned: the service runs for every holder counted so far.
-    mutating func startReturned() throws(LifecycleError) -> Transition {
-        isAcquiring = false
-        return try move(to: .running)
+    /// `start()` returned: the service runs for every holder counted so far; the returned waiters
+    /// learn it.
+    mutating func startReturned() throws(LifecycleError) -> (Transition, [Waiter]) {
+        guard case .acquiring(.starting, let holders, let waiters) = life else {
+            throw .illegalTransition(service, from: state, to: .running)
+        }
+        let transition = try move(from: .starting, to: .running)
+        life = .running(holders: holders)
+        return (transition, waiters.map(\.waiter))
     }
 
-    /// `start()` threw or passed its `startTimeout`: the service is failed, its `stop()` is not called.
-    mutating func startFailed() throws(LifecycleError) -> Transition {
-        isAcquiring = false
-        holders = 0
-        return try move(to: .failed)
+    /// `start()` threw, passed its `startTimeout` or was abandoned: the service is failed, its
+    /// `stop()` is not called, the returned waiters get the error. `abandonedStartRuns`: that
+    /// `start()` is still in flight, so no new life begins until ``abandonedStartEnded()``.
+    mutating func startFailed(abandonedStartRuns: Bool = false) throws(LifecycleError) -> (Transition, [Waiter]) {
+        guard case .acquiring(.starting, _, let waiters) = life else {
+            throw .illegalTransition(service, from: state, to: .failed)
+        }
+        let transition = try move(from: .starting, to: .failed)
+        life = .down(.failed, abandonedStart: abandonedStartRuns ? [] : nil)
+        return (transition, waiters.map(\.waiter))
     }
 
-    /// A start attempt ended in an error: before `start()` was called (the machine still waits for
-    /// its dependencies, nothing to emit) or from `start()` itself (`starting → failed`, returned).
-    mutating func startAttemptFailed() throws(LifecycleError) -> Transition? {
-        switch state {
-        case .starting:
-            return try startFailed()
-        case .idle, .stopped, .failed:
+    /// A start attempt ended in an error: before `start()` was called (no transition) or from
+    /// `start()` itself (`starting → failed`). The returned waiters get the error.
+    mutating func startAttemptFailed(abandonedStartRuns: Bool = false) throws(LifecycleError) -> (
+        Transition?, [Waiter]
+    ) {
+        switch life {
+        case .acquiring(.starting, _, _):
+            let (transition, waiters) = try startFailed(abandonedStartRuns: abandonedStartRuns)
+            return (transition, waiters)
+        case .acquiring:
             // `dependenciesStarted()` refused or never came: no transition happened.
-            dependenciesFailed()
-            return nil
-        case .running, .stopping:
+            return (nil, dependenciesFailed())
+        case .down, .running, .stopping:
             throw .illegalTransition(service, from: state, to: .failed)
         }
     }
 
+    /// The abandoned `start()` is over (and, if it succeeded late, the service was stopped): the
+    /// returned waiters ask again.
+    mutating func abandonedStartEnded() -> [Waiter] {
+        guard case .down(let state, .some(let waiters)) = life else { return [] }
+        life = .down(state, abandonedStart: nil)
+        return waiters.map(\.waiter)
+    }
+
+    // MARK: Stopping
+
     /// A holder lets the service go (its dependent stopped, or its runner stops).
     mutating func releaseRequested() throws(LifecycleError) -> ReleaseAction {
-        guard state == .running, holders > 0 else {
+        guard case .running(let holders) = life, holders > 0 else {
             // Releasing what does not run would drive the count below zero (a facet defect we avoid).
             throw .illegalTransition(service, from: state, to: .stopping)
         }
-        holders -= 1
-        if holders > 0 { return .keepRunning }
-        return .callStop(try move(to: .stopping))
+        if holders > 1 {
+            life = .running(holders: holders - 1)
+            return .keepRunning
+        }
+        let transition = try move(from: .running, to: .stopping)
+        life = .stopping(waiters: [])
+        return .callStop(transition)
     }
 
-    /// `stop()` returned and the background tasks ended; `failed` when it threw or timed out.
-    mutating func stopFinished(failed: Bool) throws(LifecycleError) -> Transition {
-        try move(to: failed ? .failed : .stopped)
+    /// `stop()` returned and the background tasks ended (`failed` when it threw or timed out); the
+    /// returned waiters (holders of other trees) ask again.
+    mutating func stopFinished(failed: Bool) throws(LifecycleError) -> (Transition, [Waiter]) {
+        guard case .stopping(let waiters) = life else {
+            throw .illegalTransition(service, from: state, to: failed ? .failed : .stopped)
+        }
+        let next: ServiceState = failed ? .failed : .stopped
+        let transition = try move(from: .stopping, to: next)
+        life = .down(next, abandonedStart: nil)
+        return (transition, waiters.map(\.waiter))
     }
 
     /// One of the service's background tasks threw.
@@ -146,12 +271,11 @@ struct StateMachine: Sendable {
         }
     }
 
-    /// The only writer of `state`; the transition it returns becomes an event.
-    private mutating func move(to next: ServiceState) throws(LifecycleError) -> Transition {
+    /// The only place a state change is checked: the transition it returns becomes an event.
+    private func move(from state: ServiceState, to next: ServiceState) throws(LifecycleError) -> Transition {
         guard state.canMove(to: next) else {
             throw .illegalTransition(service, from: state, to: next)
         }
-        defer { state = next }
         return Transition(from: state, to: next)
     }
 }

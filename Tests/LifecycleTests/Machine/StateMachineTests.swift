@@ -3,6 +3,8 @@ import Testing
 @testable import Lifecycle
 
 @Suite struct StateMachineTests {
+    /// Waiters are plain numbers here, as tickets are on the blocking side.
+    typealias Machine = StateMachine<Int>
     let id = ServiceID(name: "s", number: 1)
 
     @Test(arguments: ServiceState.allCases, ServiceState.allCases)
@@ -17,38 +19,39 @@ import Testing
     }
 
     @Test func aFirstHolderStartsDependenciesThenTheService() throws {
-        var machine = StateMachine(service: id)
-        #expect(machine.acquireRequested() == .startDependencies)
+        var machine = Machine(service: id)
+        #expect(request(&machine, 0) == .startDependencies)
         #expect(machine.state == .idle)
         #expect(try machine.dependenciesStarted() == Transition(from: .idle, to: .starting))
-        #expect(try machine.startReturned() == Transition(from: .starting, to: .running))
+        #expect(try machine.startReturned().0 == Transition(from: .starting, to: .running))
         #expect(machine.holders == 1)
     }
 
     @Test func aSecondHolderWhileStartingWaitsAndIsCounted() throws {
-        var machine = StateMachine(service: id)
-        _ = machine.acquireRequested()
-        #expect(machine.acquireRequested() == .waitForStart)
+        var machine = Machine(service: id)
+        _ = request(&machine, 0)
+        #expect(request(&machine, 1) == .waitForStart)
         _ = try machine.dependenciesStarted()
-        _ = try machine.startReturned()
+        let (_, waiters) = try machine.startReturned()
+        #expect(waiters == [1], "the parked holder learns the start succeeded")
         #expect(machine.holders == 2)
-        #expect(machine.acquireRequested() == .countHolder)
+        #expect(request(&machine, 0) == .countHolder)
         #expect(machine.holders == 3)
     }
 
     @Test func onlyTheLastReleaseStopsTheService() throws {
-        var machine = StateMachine(service: id)
-        _ = machine.acquireRequested()
+        var machine = Machine(service: id)
+        _ = request(&machine, 0)
         _ = try machine.dependenciesStarted()
         _ = try machine.startReturned()
-        _ = machine.acquireRequested()
+        _ = request(&machine, 0)
         #expect(try machine.releaseRequested() == .keepRunning)
         #expect(try machine.releaseRequested() == .callStop(Transition(from: .running, to: .stopping)))
-        #expect(try machine.stopFinished(failed: false) == Transition(from: .stopping, to: .stopped))
+        #expect(try machine.stopFinished(failed: false).0 == Transition(from: .stopping, to: .stopped))
     }
 
     @Test func releasingAServiceThatNeverStartedIsRefusedNotCountedBelowZero() {
-        var machine = StateMachine(service: id)
+        var machine = Machine(service: id)
         #expect(throws: LifecycleError.illegalTransition(id, from: .idle, to: .stopping)) {
             try machine.releaseRequested()
         }
@@ -56,47 +59,47 @@ import Testing
     }
 
     @Test func aFailedStartForgetsEveryHolder() throws {
-        var machine = StateMachine(service: id)
-        _ = machine.acquireRequested()
-        _ = machine.acquireRequested()
+        var machine = Machine(service: id)
+        _ = request(&machine, 0)
+        _ = request(&machine, 0)
         _ = try machine.dependenciesStarted()
-        #expect(try machine.startFailed() == Transition(from: .starting, to: .failed))
+        #expect(try machine.startFailed().0 == Transition(from: .starting, to: .failed))
         #expect(machine.holders == 0)
-        #expect(!machine.isAcquiring)
+        #expect(machine.isForgettable)
     }
 
     @Test func aStartAttemptThatFailedAfterStartWasCalledIsATransition() throws {
-        var machine = StateMachine(service: id)
-        _ = machine.acquireRequested()
+        var machine = Machine(service: id)
+        _ = request(&machine, 0)
         _ = try machine.dependenciesStarted()
-        #expect(try machine.startAttemptFailed() == Transition(from: .starting, to: .failed))
+        #expect(try machine.startAttemptFailed().0 == Transition(from: .starting, to: .failed))
         #expect(machine.holders == 0)
     }
 
     @Test func aStartAttemptThatFailedBeforeStartWasCalledEmitsNothing() throws {
-        var machine = StateMachine(service: id)
-        _ = machine.acquireRequested()
-        #expect(try machine.startAttemptFailed() == nil)
+        var machine = Machine(service: id)
+        _ = request(&machine, 0)
+        #expect(try machine.startAttemptFailed().0 == nil)
         #expect(machine.state == .idle)
-        #expect(!machine.isAcquiring)
+        #expect(machine.isForgettable)
     }
 
     @Test func aFailedOrStoppedServiceCanStartAgain() throws {
         for state in [ServiceState.failed, .stopped] {
-            var machine = StateMachine(service: id, state: state)
-            #expect(machine.acquireRequested() == .startDependencies)
+            var machine = Machine(service: id, state: state)
+            #expect(request(&machine, 0) == .startDependencies)
             #expect(try machine.dependenciesStarted() == Transition(from: state, to: .starting))
         }
     }
 
     @Test func aServiceStoppingForAnotherTreeIsWaitedForNotCounted() {
-        var machine = StateMachine(service: id, state: .stopping)
-        #expect(machine.acquireRequested() == .waitForStop)
+        var machine = Machine(service: id, state: .stopping)
+        #expect(request(&machine, 0) == .waitForStop)
         #expect(machine.holders == 0)
     }
 
     @Test func startingTwiceIsAnIllegalTransition() throws {
-        var machine = StateMachine(service: id, state: .running)
+        var machine = Machine(service: id, state: .running)
         #expect(throws: LifecycleError.illegalTransition(id, from: .running, to: .starting)) {
             try machine.dependenciesStarted()
         }
@@ -104,8 +107,86 @@ import Testing
 
     @Test(arguments: ServiceState.allCases)
     func aTaskFailureFailsTreesOnlyWhileStartingOrRunning(state: ServiceState) {
-        let machine = StateMachine(service: id, state: state)
-        let expected: StateMachine.TaskFailedAction = state == .starting || state == .running ? .failTrees : .report
+        let machine = Machine(service: id, state: state)
+        let expected: Machine.TaskFailedAction = state == .starting || state == .running ? .failTrees : .report
         #expect(machine.taskFailed() == expected)
+    }
+
+    // MARK: Waiters live in the machine
+
+    @Test func aFailedStartHandsBackEveryParkedHolder() throws {
+        var machine = Machine(service: id)
+        _ = request(&machine, 1)
+        _ = request(&machine, 2)
+        _ = request(&machine, 3)
+        _ = try machine.dependenciesStarted()
+        let (_, waiters) = try machine.startFailed()
+        #expect(waiters == [2, 3])
+        #expect(machine.holders == 0)
+    }
+
+    @Test func aParkedHolderThatLeavesIsNoLongerCounted() throws {
+        var machine = Machine(service: id)
+        _ = request(&machine, 1)
+        _ = request(&machine, 2)
+        #expect(machine.holders == 2)
+        #expect(machine.waiterLeft(token: 2) == 2)
+        #expect(machine.waiterLeft(token: 2) == nil, "a waiter leaves once")
+        #expect(machine.holders == 1)
+        _ = try machine.dependenciesStarted()
+        let (_, waiters) = try machine.startReturned()
+        #expect(waiters.isEmpty)
+        #expect(machine.holders == 1)
+    }
+
+    @Test func holdersOfAnotherTreeWaitForItsStopAndAreHandedBackWhenItEnds() throws {
+        var machine = Machine(service: id)
+        _ = request(&machine, 1)
+        _ = try machine.dependenciesStarted()
+        _ = try machine.startReturned()
+        _ = try machine.releaseRequested()
+        #expect(request(&machine, 7) == .waitForStop)
+        #expect(machine.holders == 0)
+        let (_, waiters) = try machine.stopFinished(failed: false)
+        #expect(waiters == [7])
+        #expect(request(&machine, 7) == .startDependencies)
+    }
+
+    @Test func noNewLifeBeginsWhileAnAbandonedStartStillRuns() throws {
+        var machine = Machine(service: id)
+        _ = request(&machine, 1)
+        _ = try machine.dependenciesStarted()
+        _ = try machine.startFailed(abandonedStartRuns: true)
+        #expect(!machine.isForgettable)
+        #expect(request(&machine, 5) == .waitForAbandonedStart)
+        #expect(machine.state == .failed)
+        #expect(machine.abandonedStartEnded() == [5])
+        #expect(machine.isForgettable)
+        #expect(request(&machine, 5) == .startDependencies)
+    }
+
+    @Test(arguments: ServiceState.allCases)
+    func everyStateAnswersEveryRequestWithoutATrap(state: ServiceState) {
+        // Facts that do not fit the phase are refused with an error (or change nothing), never a crash.
+        var machine = Machine(service: id, state: state)
+        _ = try? machine.dependenciesStarted()
+        _ = try? machine.startReturned()
+        _ = try? machine.startFailed()
+        _ = try? machine.releaseRequested()
+        _ = try? machine.stopFinished(failed: false)
+        _ = machine.dependenciesFailed()
+        _ = machine.abandonedStartEnded()
+        _ = machine.waiterLeft(token: 99)
+        #expect(ServiceState.allCases.contains(machine.state))
+    }
+
+    /// Asks for the service as the coordinator does: parks `token` when the answer is to wait.
+    private func request(_ machine: inout Machine, _ token: Int) -> Machine.AcquireAction {
+        let action = machine.acquireRequested()
+        switch action {
+        case .countHolder, .startDependencies: break
+        case .waitForStart, .waitForStop, .waitForAbandonedStart: machine.park(token: token, waiter: token)
+        }
+        return action
     }
 }
