@@ -5,7 +5,7 @@
 /// one machine and one count of holders (DESIGN §3). It asks the machine again after every `await`:
 /// other requests may have run meanwhile.
 actor Coordinator {
-    /// The coordinator of the process.
+    /// The coordinator of the process; every runner uses it unless a test gives one its own.
     static let shared = Coordinator()
 
     /// A service this coordinator is starting, runs, or is stopping.
@@ -76,6 +76,11 @@ actor Coordinator {
     /// background task of that service).
     func runner(_ runner: ServiceRunner, holds id: ServiceID) -> Bool {
         runners[ObjectIdentifier(runner)]?.plan.indices[id] != nil && held[id] != nil
+    }
+
+    /// Whether the coordinator keeps nothing at all: no record, no runner, no walk in progress.
+    var isIdle: Bool {
+        held.isEmpty && runners.isEmpty && walks.isEmpty && strands.isEmpty
     }
 
     /// Whether the coordinator still keeps anything of the service (a record, or a runner holding it).
@@ -188,7 +193,7 @@ actor Coordinator {
     /// is told when it is over, and no new life of the service begins meanwhile.
     func isStillRunning(_ attempt: StartAttempt, of id: ServiceID) -> Bool {
         attempt.whenWorkEnds {
-            Task { await Coordinator.shared.abandonedStartEnded(id) }
+            Task { await self.abandonedStartEnded(id) }
         }
     }
 
@@ -238,7 +243,7 @@ actor Coordinator {
     func emit(
         _ transition: Transition, of node: TreePlan.Node, for runner: ServiceRunner, error: (any Error)? = nil
     ) -> Int {
-        let life = ServiceTable.shared.setState(transition.to, of: node.record)
+        let life = ServiceTable.shared.setState(transition.to, of: node.record, by: self)
         runner.emit(
             LifecycleEvent(
                 service: node.id, from: transition.from, to: transition.to, error: error, time: runner.clock.elapsed()))

@@ -22,6 +22,9 @@ final class ServiceTable: Sendable {
         /// Which life of the service this is: counted up at every `→ starting`. Background tasks
         /// belong to one life, so nothing of an earlier life can touch a later one.
         var life = 0
+        /// The coordinator that holds the service (set when it begins a life): its background tasks
+        /// report their failures there.
+        weak var holder: Coordinator?
         var tasks: [Int: Task<Void, Never>] = [:]
 
         init(object: any Service, id: ServiceID) {
@@ -76,11 +79,22 @@ final class ServiceTable: Sendable {
     /// Records a transition's new state, for synchronous readers, without a lookup; returns the
     /// service's life, a new one when the service begins `starting`.
     @discardableResult
-    func setState(_ state: ServiceState, of record: Record) -> Int {
+    func setState(_ state: ServiceState, of record: Record, by coordinator: Coordinator) -> Int {
         storage.withLock { _ in
             record.state = state
-            if state == .starting { record.life += 1 }
+            if state == .starting {
+                record.life += 1
+                record.holder = coordinator
+            }
             return record.life
+        }
+    }
+
+    /// The coordinator that last started the service, if it is still there.
+    func holder(of service: any Service) -> Coordinator? {
+        storage.withLock { storage in
+            guard let entry = storage.entries[ObjectIdentifier(service)], entry.object === service else { return nil }
+            return entry.holder
         }
     }
 
@@ -122,7 +136,7 @@ final class ServiceTable: Sendable {
     /// recorded, so a stop that takes the tasks always sees it.
     func addTask(
         to service: any Service, _ operation: @escaping @Sendable () async throws -> Void,
-        reportFailure: @escaping @Sendable (ServiceID, _ life: Int, any Error) async -> Void
+        reportFailure: @escaping @Sendable (Coordinator?, ServiceID, _ life: Int, any Error) async -> Void
     ) throws(LifecycleError) {
         let key = ObjectIdentifier(service)
         let id = identify(service)
@@ -135,12 +149,13 @@ final class ServiceTable: Sendable {
             storage.nextTaskToken += 1
             let token = storage.nextTaskToken
             let life = entry.life
+            let holder = entry.holder
             entry.tasks[token] = Task { [weak self] in
                 do {
                     try await Self.$currentTaskOwner.withValue(id) { try await operation() }
                 } catch is CancellationError {
                 } catch {
-                    await reportFailure(id, life, error)
+                    await reportFailure(holder, id, life, error)
                 }
                 self?.removeTask(token, key: key)
             }

@@ -9,8 +9,8 @@ extension Service {
     /// - Throws: ``LifecycleError/taskAddedWhileNotRunning(_:_:)`` when the service is neither
     ///   starting nor running.
     public func addTask(_ operation: @escaping @Sendable () async throws -> Void) throws {
-        try ServiceTable.shared.addTask(to: self, operation) { id, life, error in
-            await Coordinator.shared.backgroundTaskFailed(id, life: life, error)
+        try ServiceTable.shared.addTask(to: self, operation) { coordinator, id, life, error in
+            await coordinator?.backgroundTaskFailed(id, life: life, error)
         }
     }
 }

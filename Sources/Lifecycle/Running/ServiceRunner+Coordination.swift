@@ -197,7 +197,7 @@ extension ServiceRunner {
             let isRunning = self.state.withLock { $0.machine.stopTaskBegan() }
             var errors: [any Error] = []
             if isRunning {
-                errors = await Coordinator.shared.stop(self)
+                errors = await self.coordinator.stop(self)
                 self.state.withLock { $0.machine.stopTaskEnded() }
             }
             await self.finishEvents()
@@ -220,7 +220,7 @@ extension ServiceRunner {
     func isOwnWork() async -> Bool {
         if Self.currentRunner == ObjectIdentifier(self) { return true }
         guard let owner = ServiceTable.currentTaskOwner else { return false }
-        return await Coordinator.shared.runner(self, holds: owner)
+        return await coordinator.runner(self, holds: owner)
     }
 
     /// Bounds the wait for the observers: after `grace` on the runner's clock, stop waiting for them.

@@ -41,6 +41,8 @@ public final class ServiceRunner: Sendable {
     /// The signals `run()` turns into a stop.
     let signals: [Int32]
     let hub = EventHub()
+    /// The coordinator that drives this runner's tree: `.shared`, or a test's own.
+    let coordinator: Coordinator
     let observers: ObserverTracker
     /// What the runner decides (its machine) and the handles it acts on, under one lock.
     let state: Locked<State>
@@ -54,12 +56,21 @@ public final class ServiceRunner: Sendable {
     ///     ``observersStillConsuming`` names the ones left behind.
     ///   - signals: the signals `run()` turns into a graceful stop (a second one escalates); `[]` for none.
     ///   - clock: the clock of `startTimeout`, `gracefulShutdownTimeout` and event times.
-    public init(
+    public convenience init(
         _ service: any Service,
         observers: [any LifecycleObserver] = [],
         signals: [Int32] = Signals.default,
         clock: some Clock<Duration> = ContinuousClock()
     ) {
+        self.init(service, observers: observers, signals: signals, clock: clock, coordinator: .shared)
+    }
+
+    /// A runner driven by `coordinator` (tests give one their own, to look at it alone).
+    init(
+        _ service: any Service, observers: [any LifecycleObserver], signals: [Int32], clock: some Clock<Duration>,
+        coordinator: Coordinator
+    ) {
+        self.coordinator = coordinator
         root = service
         rootID = ServiceTable.shared.identify(service)
         state = Locked(State(machine: RunnerStateMachine(root: rootID)))
@@ -106,7 +117,7 @@ public final class ServiceRunner: Sendable {
             let startsCancelled = try state.machine.startCalled()
             let task = Task {
                 do {
-                    try await Coordinator.shared.start(self)
+                    try await self.coordinator.start(self)
                     self.state.withLock { state in
                         state.machine.startSucceeded()
                         state.cancelledStarts = [:]

@@ -15,7 +15,7 @@ extension Service {
     ///
     /// - Throws: the failure that ended the tree, such as a background task's error.
     public func wait() async throws {
-        try await Coordinator.shared.runner(holding: serviceID)?.wait()
+        try await ServiceTable.shared.holder(of: self)?.runner(holding: serviceID)?.wait()
     }
 }
 

@@ -8,6 +8,8 @@ import Testing
     struct Watch {
         var services: [() -> (any Service)?] = []
         var ids: [ServiceID] = []
+        /// The tree's own coordinator, so that what it keeps is this tree's alone.
+        let coordinator = Coordinator()
 
         mutating func add(_ service: any Service) {
             weak let weakService = service
@@ -33,7 +35,8 @@ import Testing
             let root = LoopingTaskService("root")
             let tree = ClosureService(name: "tree", dependencies: [a, Parallel(b, c), root])
             for service in [a, b, c, root, tree] as [any Service] { watch.add(service) }
-            let runner = ServiceRunner(tree, signals: [])
+            let runner = ServiceRunner(
+                tree, observers: [], signals: [], clock: ContinuousClock(), coordinator: watch.coordinator)
             try? await body(runner)
         }
         return watch
@@ -44,8 +47,11 @@ import Testing
         for _ in 0..<200 where !watch.alive.isEmpty { try? await Task.sleep(for: .milliseconds(5)) }
         #expect(watch.alive == [], sourceLocation: sourceLocation)
         for id in watch.ids {
-            #expect(await !Coordinator.shared.isTracking(id), "\(id) still tracked", sourceLocation: sourceLocation)
+            #expect(await !watch.coordinator.isTracking(id), "\(id) still tracked", sourceLocation: sourceLocation)
         }
+        // Its own coordinator lets the test say more: nothing at all is kept once the walks ended.
+        for _ in 0..<200 where await !watch.coordinator.isIdle { try? await Task.sleep(for: .milliseconds(5)) }
+        #expect(await watch.coordinator.isIdle, sourceLocation: sourceLocation)
     }
 
     @Test func aCleanRunLeavesNothing() async {
@@ -77,7 +83,7 @@ import Testing
         }
         for _ in 0..<100 where watch.alive.count > 1 { try? await Task.sleep(for: .milliseconds(5)) }
         #expect(watch.alive == ["b"])
-        for id in watch.ids { #expect(await !Coordinator.shared.isTracking(id)) }
+        for id in watch.ids { #expect(await !watch.coordinator.isTracking(id)) }
     }
 
     @Test func aRunnerDroppedWithoutStartingLeavesNothing() async {
