@@ -124,7 +124,7 @@ final class BlockingServiceTable: Sendable {
                 case .startDependencies:
                     storage.entries[key]!.startedFrom = (plan, index)
                     return (action, 0)
-                case .waitForStart, .waitForStop, .waitForAbandonedStart:
+                case .waitForStart, .waitForStop, .waitForEarlierLife:
                     let ticket = storage.ticket()
                     storage.entries[key]!.machine.park(token: ticket, waiter: ticket)
                     return (action, ticket)
@@ -141,7 +141,7 @@ final class BlockingServiceTable: Sendable {
                 case .done: return .held
                 case .failed(let error): throw error
                 }
-            case .waitForStop, .waitForAbandonedStart:
+            case .waitForStop, .waitForEarlierLife:
                 // Not counted: once that stop finished, ask again (and start it afresh).
                 _ = wait(for: ticket)
             }

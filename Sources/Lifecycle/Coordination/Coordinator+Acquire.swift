@@ -84,7 +84,7 @@ extension Coordinator {
                 switch action {
                 case .countHolder, .startDependencies:
                     break  // no wait, and no suspension: nothing else runs on the actor in between
-                case .waitForStart, .waitForStop, .waitForAbandonedStart:
+                case .waitForStart, .waitForStop, .waitForEarlierLife:
                     // Parked in the machine until it hands the continuation back. Cancelling this
                     // holder takes it out of the machine, nothing more. The closures must capture
                     // `self` (through `park`): one that does not is nonisolated, runs off the actor,
@@ -112,7 +112,7 @@ extension Coordinator {
             switch action {
             case .countHolder, .waitForStart:
                 return .finished(.success(()))
-            case .waitForStop, .waitForAbandonedStart:
+            case .waitForStop, .waitForEarlierLife:
                 // That stop, or that abandoned start(), is over: ask again.
                 if Task.isCancelled { return .finished(.failure(CancellationError())) }
                 continue
@@ -149,8 +149,7 @@ extension Coordinator {
             // `start()` still in flight (abandoned) keeps any new life from beginning until it is over.
             let waiters: [Waiter]
             do {
-                let (failed, parked) = try entry.machine.startAttemptFailed(
-                    abandonedStartRuns: life != nil && isStillRunning(attempt, of: id))
+                let (failed, parked) = try entry.machine.startAttemptFailed(earlierLifeWindsDown: life != nil)
                 if let failed { emit(failed, of: node, for: runner, error: error) }
                 waiters = parked
             } catch {
@@ -160,10 +159,12 @@ extension Coordinator {
             // is `failed` already, so no new one can be added.
             let tasks = life.map { ServiceTable.shared.takeTasks(of: node.record, life: $0) } ?? []
             for task in tasks { task.cancel() }
-            // Waiters learn the outcome now, before the awaits below let a new start begin.
+            if life != nil { windDown(id, attempt: attempt, hasTasks: !tasks.isEmpty) }
+            // Waiters learn the outcome now; a new life waits until this one wound down.
             resume(waiters, with: error)
             forgetIfUnused(id)
             await Self.awaitEnded(tasks, limit: node.gracefulShutdownTimeout, for: runner)
+            if !tasks.isEmpty { failedLifePartEnded(id) }
             await rollBack(node.stages.map { .stage($0, plan) }, for: runner)
             return .failure(error)
         }

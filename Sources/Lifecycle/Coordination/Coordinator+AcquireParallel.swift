@@ -47,6 +47,7 @@ extension Coordinator {
         var lives: [Int: Int] = [:]
         var attempts: [Int: StartAttempt] = [:]
         var leftoverTasks: [Task<Void, Never>] = []
+        var windingDownIDs: [ServiceID] = []
         var longestGrace = Duration.zero
         await withTaskGroup(of: (Int, Bool, (any Error)?).self) { group in
             for (member, life) in leaves {
@@ -80,6 +81,7 @@ extension Coordinator {
                         node, life: lives[member]!, attempt: attempts[member], for: runner, error: error)
                     if !tasks.isEmpty {
                         leftoverTasks += tasks
+                        windingDownIDs.append(node.id)
                         longestGrace = max(longestGrace, node.gracefulShutdownTimeout)
                     }
                 }
@@ -99,6 +101,7 @@ extension Coordinator {
         }
         guard let firstError else { return .success(()) }
         await Self.awaitEnded(leftoverTasks, limit: longestGrace, for: runner)
+        for id in windingDownIDs { failedLifePartEnded(id) }
         if !started.isEmpty { await rollBack([.stage(started, plan)], for: runner) }
         return .failure(firstError)
     }
@@ -106,7 +109,7 @@ extension Coordinator {
     /// The `start()` of a leaf started by ``acquireParallel(_:of:for:)`` returned or threw.
     ///
     /// - Returns: on failure, the background tasks the failed start added, cancelled already: the
-    ///   caller awaits them before the failure goes on.
+    ///   caller awaits them before the failure goes on, then reports ``failedLifePartEnded(_:)``.
     private func leafStartEnded(
         _ node: TreePlan.Node, life: Int, attempt: StartAttempt?, for runner: ServiceRunner, error: (any Error)?
     ) -> [Task<Void, Never>] {
@@ -121,17 +124,19 @@ extension Coordinator {
             }
             return []
         }
+        var tasks: [Task<Void, Never>] = []
         do {
-            let isInFlight = attempt.map { isStillRunning($0, of: node.id) } ?? false
-            let (failed, waiters) = try entry.machine.startFailed(abandonedStartRuns: isInFlight)
+            let (failed, waiters) = try entry.machine.startFailed(earlierLifeWindsDown: true)
             emit(failed, of: node, for: runner, error: error)
+            // The state is `failed` now, so no task can be added after these are taken.
+            tasks = ServiceTable.shared.takeTasks(of: node.record, life: life)
+            for task in tasks { task.cancel() }
+            windDown(node.id, attempt: attempt, hasTasks: !tasks.isEmpty)
             resume(waiters, with: error)
         } catch {
             resume(entry.machine.dependenciesFailed(), with: error)  // a defect: nobody waits forever
         }
         forgetIfUnused(node.id)
-        let tasks = ServiceTable.shared.takeTasks(of: node.record, life: life)
-        for task in tasks { task.cancel() }
         return tasks
     }
 }

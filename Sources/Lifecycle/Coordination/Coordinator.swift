@@ -33,6 +33,9 @@ actor Coordinator {
     typealias Waiter = UnsafeContinuation<Void, any Error>
 
     var held: [ServiceID: Held] = [:]
+    /// Failed lives still winding down, by service: how many of their parts (the `start()` still in
+    /// flight, the tasks it added) have not ended yet.
+    var windingDown: [ServiceID: Int] = [:]
     private var runners: [ObjectIdentifier: (runner: ServiceRunner, plan: TreePlan)] = [:]
     /// The releases in progress and their strands (see `Coordinator+Release.swift`).
     var walks: [Int: Walk] = [:]
@@ -80,7 +83,7 @@ actor Coordinator {
 
     /// Whether the coordinator keeps nothing at all: no record, no runner, no walk in progress.
     var isIdle: Bool {
-        held.isEmpty && runners.isEmpty && walks.isEmpty && strands.isEmpty
+        held.isEmpty && runners.isEmpty && walks.isEmpty && strands.isEmpty && windingDown.isEmpty
     }
 
     /// Whether the coordinator still keeps anything of the service (a record, or a runner holding it).
@@ -189,18 +192,35 @@ actor Coordinator {
         waiting.cancel()
     }
 
-    /// Whether the `start()` of a failed attempt still runs (it was abandoned); if so, `abandonedStartEnded`
-    /// is told when it is over, and no new life of the service begins meanwhile.
-    func isStillRunning(_ attempt: StartAttempt, of id: ServiceID) -> Bool {
-        attempt.whenWorkEnds {
-            Task { await self.abandonedStartEnded(id) }
+    /// A start of the service failed after `start()` was called, and its machine holds back new
+    /// lives: they may begin once that `start()` returned (it may have been abandoned) and the tasks
+    /// it added ended (the caller reports those with ``failedLifePartEnded(_:)``). DESIGN §4: a task
+    /// of an earlier life never meets a later one.
+    func windDown(_ id: ServiceID, attempt: StartAttempt?, hasTasks: Bool) {
+        var parts = hasTasks ? 1 : 0
+        if let attempt, attempt.whenWorkEnds({ Task { await self.failedLifePartEnded(id) } }) { parts += 1 }
+        if parts == 0 {
+            earlierLifeEnded(id)
+        } else {
+            windingDown[id] = parts
         }
     }
 
-    /// An abandoned `start()` is over: the holders waiting for it ask again.
-    func abandonedStartEnded(_ id: ServiceID) {
+    /// One part of a failed life ended (its `start()`, or the wait for its tasks).
+    func failedLifePartEnded(_ id: ServiceID) {
+        guard let parts = windingDown[id] else { return }
+        if parts > 1 {
+            windingDown[id] = parts - 1
+            return
+        }
+        windingDown[id] = nil
+        earlierLifeEnded(id)
+    }
+
+    /// A failed life is over: the holders waiting for it ask again.
+    func earlierLifeEnded(_ id: ServiceID) {
         guard let entry = held[id] else { return }
-        resume(entry.machine.abandonedStartEnded(), with: nil)
+        resume(entry.machine.earlierLifeEnded(), with: nil)
         forgetIfUnused(id)
     }
 

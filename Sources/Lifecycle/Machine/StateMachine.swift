@@ -4,7 +4,7 @@
 /// what to do, from an enum made for that input alone. ``move(to:)`` is the only writer of the
 /// state and asks the transition table first, so every state change is legal and becomes an event.
 ///
-/// The holders that wait for something (another holder's start, another tree's stop, an abandoned
+/// The holders that wait for something (another holder's start, another tree's stop, an earlier
 /// `start()` still in flight) live in the machine, in the phase they wait for, as `Waiter`s: the
 /// async coordinator keeps continuations there, the blocking table tickets. Both drive this machine.
 struct StateMachine<Waiter: Sendable>: Sendable {
@@ -16,9 +16,10 @@ struct StateMachine<Waiter: Sendable>: Sendable {
 
     /// Where the service is in its life, with what each phase holds.
     enum Life: Sendable {
-        /// `idle`, `stopped` or `failed`. `abandonedStart` holds the waiters while a `start()` that
-        /// was abandoned still runs: no new life may begin until it is over; `nil` when there is none.
-        case down(ServiceState, abandonedStart: [Parked]?)
+        /// `idle`, `stopped` or `failed`. `earlierLife` holds the waiters while a failed life still
+        /// winds down (its abandoned `start()` still runs, or the tasks it added still end): no new
+        /// life may begin until it is over; `nil` when there is none.
+        case down(ServiceState, earlierLife: [Parked]?)
         /// A first holder starts the dependencies (state `idle`, `stopped` or `failed`), then calls
         /// `start()` (state `starting`). Every holder is counted; the later ones wait for the outcome.
         case acquiring(ServiceState, holders: Int, waiters: [Parked])
@@ -38,8 +39,8 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         case waitForStart
         /// The last holder of another tree is stopping it: parked, not counted; ask again when woken.
         case waitForStop
-        /// An abandoned `start()` of it still runs: parked, not counted; ask again when woken.
-        case waitForAbandonedStart
+        /// A failed life still winds down: parked, not counted; ask again when woken.
+        case waitForEarlierLife
     }
 
     /// What to do when a holder lets the service go.
@@ -68,7 +69,7 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     init(service: ServiceID, state: ServiceState = .idle) {
         self.service = service
         switch state {
-        case .idle, .stopped, .failed: life = .down(state, abandonedStart: nil)
+        case .idle, .stopped, .failed: life = .down(state, earlierLife: nil)
         case .starting: life = .acquiring(.starting, holders: 0, waiters: [])
         case .running: life = .running(holders: 0)
         case .stopping: life = .stopping(waiters: [])
@@ -92,7 +93,7 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         }
     }
 
-    /// Whether nothing is left to remember: down, with nobody waiting for an abandoned start.
+    /// Whether nothing is left to remember: down, and no earlier life winding down.
     var isForgettable: Bool {
         if case .down(_, nil) = life { return true }
         return false
@@ -111,7 +112,7 @@ struct StateMachine<Waiter: Sendable>: Sendable {
             life = .acquiring(state, holders: 1, waiters: [])
             return .startDependencies
         case .down(_, .some):
-            return .waitForAbandonedStart
+            return .waitForEarlierLife
         case .acquiring:
             return .waitForStart
         case .running(let holders):
@@ -125,12 +126,12 @@ struct StateMachine<Waiter: Sendable>: Sendable {
 
     /// Parks a holder that ``acquireRequested()`` told to wait, under `token`. One waiting for a
     /// start is counted from now on (the outcome is its own); one waiting for a stop or for an
-    /// abandoned start is not, and asks again when handed back.
+    /// earlier life is not, and asks again when handed back.
     mutating func park(token: Int, waiter: Waiter) {
         let parked = Parked(token: token, waiter: waiter)
         switch life {
         case .down(let state, .some(let waiters)):
-            life = .down(state, abandonedStart: waiters + [parked])
+            life = .down(state, earlierLife: waiters + [parked])
         case .acquiring(let state, let holders, let waiters):
             life = .acquiring(state, holders: holders + 1, waiters: waiters + [parked])
         case .stopping(let waiters):
@@ -151,7 +152,7 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         switch life {
         case .down(let state, .some(var waiters)):
             let left = remove(&waiters)
-            life = .down(state, abandonedStart: waiters)
+            life = .down(state, earlierLife: waiters)
             return left
         case .acquiring(let state, let holders, var waiters):
             guard let left = remove(&waiters) else { return nil }
@@ -181,7 +182,7 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     /// The service never reached `starting`, so no transition: the returned waiters get the error.
     mutating func dependenciesFailed() -> [Waiter] {
         guard case .acquiring(let state, _, let waiters) = life else { return [] }
-        life = .down(state == .starting ? .failed : state, abandonedStart: nil)
+        life = .down(state == .starting ? .failed : state, earlierLife: nil)
         return waiters.map(\.waiter)
     }
 
@@ -197,25 +198,26 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     }
 
     /// `start()` threw, passed its `startTimeout` or was abandoned: the service is failed, its
-    /// `stop()` is not called, the returned waiters get the error. `abandonedStartRuns`: that
-    /// `start()` is still in flight, so no new life begins until ``abandonedStartEnded()``.
-    mutating func startFailed(abandonedStartRuns: Bool = false) throws(LifecycleError) -> (Transition, [Waiter]) {
+    /// `stop()` is not called, the returned waiters get the error. `earlierLifeWindsDown`: its
+    /// `start()` is still in flight or its tasks still end, so no new life begins until
+    /// ``earlierLifeEnded()``.
+    mutating func startFailed(earlierLifeWindsDown: Bool = false) throws(LifecycleError) -> (Transition, [Waiter]) {
         guard case .acquiring(.starting, _, let waiters) = life else {
             throw .illegalTransition(service, from: state, to: .failed)
         }
         let transition = try move(from: .starting, to: .failed)
-        life = .down(.failed, abandonedStart: abandonedStartRuns ? [] : nil)
+        life = .down(.failed, earlierLife: earlierLifeWindsDown ? [] : nil)
         return (transition, waiters.map(\.waiter))
     }
 
     /// A start attempt ended in an error: before `start()` was called (no transition) or from
     /// `start()` itself (`starting → failed`). The returned waiters get the error.
-    mutating func startAttemptFailed(abandonedStartRuns: Bool = false) throws(LifecycleError) -> (
+    mutating func startAttemptFailed(earlierLifeWindsDown: Bool = false) throws(LifecycleError) -> (
         Transition?, [Waiter]
     ) {
         switch life {
         case .acquiring(.starting, _, _):
-            let (transition, waiters) = try startFailed(abandonedStartRuns: abandonedStartRuns)
+            let (transition, waiters) = try startFailed(earlierLifeWindsDown: earlierLifeWindsDown)
             return (transition, waiters)
         case .acquiring:
             // `dependenciesStarted()` refused or never came: no transition happened.
@@ -225,11 +227,11 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         }
     }
 
-    /// The abandoned `start()` is over (and, if it succeeded late, the service was stopped): the
+    /// The failed life is over (its `start()` returned, stopped if it succeeded late; its tasks ended): the
     /// returned waiters ask again.
-    mutating func abandonedStartEnded() -> [Waiter] {
+    mutating func earlierLifeEnded() -> [Waiter] {
         guard case .down(let state, .some(let waiters)) = life else { return [] }
-        life = .down(state, abandonedStart: nil)
+        life = .down(state, earlierLife: nil)
         return waiters.map(\.waiter)
     }
 
@@ -258,7 +260,7 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         }
         let next: ServiceState = failed ? .failed : .stopped
         let transition = try move(from: .stopping, to: next)
-        life = .down(next, abandonedStart: nil)
+        life = .down(next, earlierLife: nil)
         return (transition, waiters.map(\.waiter))
     }
 

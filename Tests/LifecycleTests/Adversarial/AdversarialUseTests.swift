@@ -68,6 +68,27 @@ import Testing
         #expect(await events.value.filter { $0.kind == .taskFailed }.isEmpty)
     }
 
+    @Test func aNewLifeBeginsOnlyOnceTheTasksOfAFailedStartHaveEnded() async throws {
+        // Life 1's start adds a task that takes its time to end after cancellation, then throws;
+        // another tree asks for the service meanwhile: its start must wait for that task to end.
+        let release = Gate()
+        let service = SlowToEndTaskService(release: release)
+        let first = Task { try await ServiceRunner(service, signals: []).run() }
+        #expect(await eventually { service.journal.contains("start 1 threw") && service.state == .failed })
+        let second = Task {
+            try await ServiceRunner(ClosureService(name: "b", dependencies: [service]), signals: []).start()
+        }
+        try await Task.sleep(for: .milliseconds(30))
+        #expect(!service.journal.contains("start 2"), "a new life began while life 1's task still ran")
+        release.open()
+        await #expect(throws: ProbeError(name: "slow-to-end")) { try await first.value }
+        try await second.value
+        let journal = service.journal
+        let ended = journal.firstIndex(of: "task 1 ended")
+        let began = journal.firstIndex(of: "start 2")
+        #expect(ended != nil && began != nil && ended! < began!, "\(journal)")
+    }
+
     // MARK: 2. A late, abandoned stop does not touch the next life
 
     @Test func aStopThatReturnsAfterItWasAbandonedLeavesTheNextLifesTasksAlone() async throws {
@@ -418,5 +439,30 @@ final class SlowOnOneThreadClock: Clock, Sendable {
     var minimumResolution: Duration { base.minimumResolution }
     func sleep(until deadline: ContinuousClock.Instant, tolerance: Duration?) async throws {
         try await base.sleep(until: deadline, tolerance: tolerance)
+    }
+}
+
+/// A service whose first start adds a task that, once cancelled, ends only when `release` opens,
+/// then throws; later starts succeed. Its journal says in which order things happened.
+final class SlowToEndTaskService: Service {
+    let release: Gate
+    private let entries = Locked<[String]>([])
+    init(release: Gate) { self.release = release }
+    var name: String { "slow-to-end" }
+    var journal: [String] { entries.withLock { $0 } }
+
+    func start() async throws {
+        let start = entries.withLock { entries in
+            entries.append("start \(entries.filter { $0.hasPrefix("start ") && !$0.hasSuffix("threw") }.count + 1)")
+            return entries.filter { $0.hasPrefix("start ") && !$0.hasSuffix("threw") }.count
+        }
+        guard start == 1 else { return }
+        try addTask { [release, entries] in
+            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(1)) }
+            await release.wait()
+            entries.withLock { $0.append("task 1 ended") }
+        }
+        entries.withLock { $0.append("start 1 threw") }
+        throw ProbeError(name: "slow-to-end")
     }
 }

@@ -156,11 +156,11 @@ import Testing
         var machine = Machine(service: id)
         _ = request(&machine, 1)
         _ = try machine.dependenciesStarted()
-        _ = try machine.startFailed(abandonedStartRuns: true)
+        _ = try machine.startFailed(earlierLifeWindsDown: true)
         #expect(!machine.isForgettable)
-        #expect(request(&machine, 5) == .waitForAbandonedStart)
+        #expect(request(&machine, 5) == .waitForEarlierLife)
         #expect(machine.state == .failed)
-        #expect(machine.abandonedStartEnded() == [5])
+        #expect(machine.earlierLifeEnded() == [5])
         #expect(machine.isForgettable)
         #expect(request(&machine, 5) == .startDependencies)
     }
@@ -175,7 +175,7 @@ import Testing
         _ = try? machine.releaseRequested()
         _ = try? machine.stopFinished(failed: false)
         _ = machine.dependenciesFailed()
-        _ = machine.abandonedStartEnded()
+        _ = machine.earlierLifeEnded()
         _ = machine.waiterLeft(token: 99)
         #expect(ServiceState.allCases.contains(machine.state))
     }
@@ -185,7 +185,7 @@ import Testing
         let action = machine.acquireRequested()
         switch action {
         case .countHolder, .startDependencies: break
-        case .waitForStart, .waitForStop, .waitForAbandonedStart: machine.park(token: token, waiter: token)
+        case .waitForStart, .waitForStop, .waitForEarlierLife: machine.park(token: token, waiter: token)
         }
         return action
     }
