@@ -128,9 +128,10 @@ actor Coordinator {
         // Read before the task exists: a caller cancelled already must not let a quick start run as
         // if it were not (the cancellation handler below reaches the task only after it began).
         let startsCancelled = Task.isCancelled
-        // `immediate`: a `start()` that does not suspend runs to its end right here, with no thread
-        // woken for it; one that suspends goes on in its own task while the walk awaits its outcome.
-        let work = Task.immediate {
+        // A task of its own, even for a start() that never suspends: one that blocks its thread (a
+        // synchronous connect) must still meet its startTimeout and be abandoned on escalation
+        // (`Task.immediate` was measured cheaper, but ran such a start on the walk's own thread).
+        let work = Task {
             if startsCancelled { withUnsafeCurrentTask { $0?.cancel() } }
             do {
                 try await ServiceRunner.$currentRunner.withValue(runnerID) { try await service.start() }
