@@ -10,6 +10,12 @@ extension ServiceRunner {
     /// with it, and stop the tree even when nobody is in `run()` (DESIGN §4); a later `stop()` joins.
     func fail(_ error: any Error) {
         requestStop(cause: .failure, failure: error)
+        stopWithoutWaiting()
+    }
+
+    /// Performs the stop in a task of its own, for a stop nobody may wait for here (a failure, or a
+    /// `stop()` from the tree's own work); a later `stop()` joins it.
+    func stopWithoutWaiting() {
         Task { _ = try? await self.stopTree() }
     }
 

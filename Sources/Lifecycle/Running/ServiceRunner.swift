@@ -163,7 +163,7 @@ public final class ServiceRunner: Sendable {
             guard isStarted else { throw LifecycleError.notStarted(rootID) }
             // Stop without waiting: also a tree nobody runs stops (as after a task failure).
             requestStop()
-            Task { _ = try? await self.stopTree() }
+            stopWithoutWaiting()
             return
         }
         if let first = try await stopTree().first { throw first }
