@@ -125,6 +125,8 @@ public struct ConsoleLogger: LifecycleObserver {
                 parts.append(paint(EventText.what(event), Self.red))
             case .stopRequested:
                 parts.append(paint(SafeText.escaped(EventText.what(event)), Self.magenta))
+            case .restartScheduled:
+                parts.append(paint(EventText.what(event), Self.yellow))
             }
             if let error = event.error {
                 parts.append(paint("error: \(SafeText.escaped(String(describing: error)))", Self.red))
@@ -139,6 +141,7 @@ public struct ConsoleLogger: LifecycleObserver {
 
         private static let red = "\u{1B}[31m"
         private static let magenta = "\u{1B}[35m"
+        private static let yellow = "\u{1B}[33m"
 
         /// The colour of the state entered: green when up, red when failed, yellow in between.
         private static func colour(of state: ServiceState) -> String? {

@@ -31,6 +31,7 @@ enum EventText {
         case .transition: "\(event.from) → \(event.to)"
         case .taskFailed: "background task failed (while \(event.to))"
         case .stopRequested(let cause): "stop requested (\(cause))"
+        case .restartScheduled(let attempt, let delay): "restart \(attempt) scheduled in \(duration(delay))"
         }
     }
 
@@ -40,6 +41,7 @@ enum EventText {
         case .transition: "transition"
         case .taskFailed: "taskFailed"
         case .stopRequested: "stopRequested"
+        case .restartScheduled: "restartScheduled"
         }
     }
 

@@ -10,7 +10,9 @@
 /// | `to`      | string          | the state after; equal to `from` for non-transitions            |
 /// | `error`   | string or null  | the error's description, on a failure                           |
 /// | `cause`   | string or null  | why a stop was requested: `requested`, `signal 15`, …           |
-/// | `kind`    | string          | `transition`, `taskFailed` or `stopRequested`                   |
+/// | `kind`    | string          | `transition`, `taskFailed`, `stopRequested`, `restartScheduled` |
+/// | `attempt` | integer or null | which restart within the policy's window, for `restartScheduled` |
+/// | `delay`   | number or null  | seconds of backoff before that restart, for `restartScheduled`  |
 public struct JSONLifecycleRecord: Codable, Sendable, Equatable {
     /// Seconds on the runner's clock since the runner was made.
     public var time: Double
@@ -26,8 +28,12 @@ public struct JSONLifecycleRecord: Codable, Sendable, Equatable {
     public var error: String?
     /// The ``StopCause``'s description for a `stopRequested` event, or `nil`.
     public var cause: String?
-    /// `transition`, `taskFailed` or `stopRequested`.
+    /// `transition`, `taskFailed`, `stopRequested` or `restartScheduled`.
     public var kind: String
+    /// Which restart within the policy's window, for `restartScheduled`; else `nil`.
+    public var attempt: Int?
+    /// The backoff in seconds before that restart, for `restartScheduled`; else `nil`.
+    public var delay: Double?
 
     /// The record of one event.
     public init(_ event: LifecycleEvent) {
@@ -39,11 +45,30 @@ public struct JSONLifecycleRecord: Codable, Sendable, Equatable {
         error = event.error.map { String(describing: $0) }
         cause = event.stopCause?.description
         kind = EventText.kindName(event.kind)
+        if case .restartScheduled(let attempt, let delay) = event.kind {
+            self.attempt = attempt
+            self.delay = EventText.seconds(delay)
+        }
     }
 
     /// The keys of a line; every one is written, `null` when empty, so a pipeline sees a fixed shape.
     private enum CodingKeys: String, CodingKey {
-        case time, service, id, from, to, error, cause, kind
+        case time, service, id, from, to, error, cause, kind, attempt, delay
+    }
+
+    /// Reads a line; `attempt` and `delay` may be missing (lines written before they existed).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        time = try container.decode(Double.self, forKey: .time)
+        service = try container.decode(String.self, forKey: .service)
+        id = try container.decode(Int.self, forKey: .id)
+        from = try container.decode(String.self, forKey: .from)
+        to = try container.decode(String.self, forKey: .to)
+        error = try container.decodeIfPresent(String.self, forKey: .error)
+        cause = try container.decodeIfPresent(String.self, forKey: .cause)
+        kind = try container.decode(String.self, forKey: .kind)
+        attempt = try container.decodeIfPresent(Int.self, forKey: .attempt)
+        delay = try container.decodeIfPresent(Double.self, forKey: .delay)
     }
 
     /// Writes every key, with `null` for a missing error or cause.
@@ -57,6 +82,8 @@ public struct JSONLifecycleRecord: Codable, Sendable, Equatable {
         try container.encode(error, forKey: .error)
         try container.encode(cause, forKey: .cause)
         try container.encode(kind, forKey: .kind)
+        try container.encode(attempt, forKey: .attempt)
+        try container.encode(delay, forKey: .delay)
     }
 
     /// The service's identity, as the event carried it.
@@ -88,6 +115,9 @@ public struct JSONLifecycleRecord: Codable, Sendable, Equatable {
         case "transition": return .transition
         case "taskFailed": return .taskFailed
         case "stopRequested": return stopCause.map { .stopRequested($0) }
+        case "restartScheduled":
+            guard let attempt, let delay, delay.isFinite, delay >= 0 else { return nil }
+            return .restartScheduled(attempt: attempt, delay: .nanoseconds(Int64(min(delay, 1e9) * 1e9)))
         default: return nil
         }
     }

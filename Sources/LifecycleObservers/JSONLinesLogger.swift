@@ -3,7 +3,7 @@ import Foundation
 /// Writes one JSON object per event, one per line, for log pipelines.
 ///
 /// ```json
-/// {"cause":null,"error":null,"from":"starting","id":3,"kind":"transition","service":"Database","time":0.04,"to":"running"}
+/// {"attempt":null,"cause":null,"delay":null,"error":null,"from":"starting","id":3,"kind":"transition","service":"Database","time":0.04,"to":"running"}
 /// ```
 ///
 /// The keys are sorted and always present (`null` when they do not apply); ``JSONLifecycleRecord``

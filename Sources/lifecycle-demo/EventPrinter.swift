@@ -123,6 +123,7 @@ struct EventPrinter: Sendable {
         case .transition: what = "\(event.from) → \(event.to)"
         case .taskFailed: what = "background task failed"
         case .stopRequested(let cause): what = "stop requested (\(describe(cause, requester: requester)))"
+        case .restartScheduled(let attempt, let delay): what = "restart \(attempt) scheduled in \(delay)"
         }
         if let took {
             what = pad(what, 22) + " \(pad("\(milliseconds(took))", 4, right: true)) ms"
@@ -139,6 +140,7 @@ struct EventPrinter: Sendable {
         case .transition: kind = "transition"
         case .taskFailed: kind = "task_failed"
         case .stopRequested: kind = "stop_requested"
+        case .restartScheduled: kind = "restart_scheduled"
         }
         let fields = [
             #""time":\#(Double(milliseconds(event.time)) / 1000)"#,

@@ -7,12 +7,13 @@ import Testing
         let running = Fixture.event(Fixture.database, .starting, .running, at: 40)
         #expect(
             JSONLinesLogger.line(for: running)
-                == #"{"cause":null,"error":null,"from":"starting","id":901,"kind":"transition","#
+                == #"{"attempt":null,"cause":null,"delay":null,"error":null,"from":"starting","id":901,"kind":"transition","#
                 + #""service":"Database","time":0.04,"to":"running"}"#)
         let stop = Fixture.event(Fixture.api, .running, .running, at: 501, kind: .stopRequested(.signal(15)))
         #expect(
             JSONLinesLogger.line(for: stop)
-                == #"{"cause":"signal 15","error":null,"from":"running","id":903,"kind":"stopRequested","#
+                == #"{"attempt":null,"cause":"signal 15","delay":null,"error":null,"from":"running","id":903,"#
+                + #""kind":"stopRequested","#
                 + #""service":"API","time":0.501,"to":"running"}"#)
     }
 

@@ -217,6 +217,10 @@ final class BlockingServiceTable: Sendable {
                 let startedFrom = storage.entries[key]!.startedFrom ?? (plan, index)
                 storage.entries[key]!.startedFrom = nil
                 return Stop(transition: transition, plan: startedFrom.plan, index: startedFrom.index)
+            case .waitForRestartStep, .leaveRestart:
+                // Blocking services have no restart policy (DESIGN §10 is for async trees).
+                let state = storage.entries[key]!.machine.state
+                throw .illegalTransition(plan.nodes[index].id, from: state, to: .stopping)
             }
         }
     }

@@ -138,7 +138,12 @@ extension Coordinator {
         if Task.isCancelled {
             return .failure(await dependenciesFailed(frame, of: plan, for: runner, error: CancellationError()))
         }
+        // A dependency a restart holds down (DESIGN §10): start once it runs again.
+        if !restarts.isEmpty, !(await awaitDependenciesUp(of: node, in: plan)) {
+            return .failure(await dependenciesFailed(frame, of: plan, for: runner, error: CancellationError()))
+        }
         let entry = held[id]!
+        defer { startSettled(id) }
         var life: Int?
         let attempt = StartAttempt()
         do {
@@ -189,6 +194,7 @@ extension Coordinator {
         let started = node.stages[..<frame.nextStage]
         await rollBack(started.map { .stage($0, plan) }, for: runner)
         resume(held[node.id]!.machine.dependenciesFailed(), with: error)
+        startSettled(node.id)
         forgetIfUnused(node.id)
         return error
     }

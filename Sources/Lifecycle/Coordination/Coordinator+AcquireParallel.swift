@@ -114,6 +114,7 @@ extension Coordinator {
         _ node: TreePlan.Node, life: Int, attempt: StartAttempt?, for runner: ServiceRunner, error: (any Error)?
     ) -> [Task<Void, Never>] {
         let entry = held[node.id]!
+        defer { startSettled(node.id) }
         guard let error else {
             do {
                 let (running, waiters) = try entry.machine.startReturned()

@@ -22,6 +22,8 @@ extension Coordinator {
         case stage([Int], TreePlan)
         /// The node and its dependencies are down: forget it and wake the trees waiting for its stop.
         case forget(ServiceID, waiters: [Waiter])
+        /// A restart stops the service and keeps its holders; its dependencies are not let go (DESIGN §10).
+        case suspend(ServiceID)
     }
 
     /// A sequence of steps driven by one task at a time.
@@ -54,6 +56,8 @@ extension Coordinator {
         let deadline: Duration
         let claim: Int
         let driver: Int
+        /// A restart's stop: the service stays held, its dependencies are not let go.
+        var suspends = false
     }
 
     /// One release of a tree (its stop, or the rollback of a failed start).
@@ -112,6 +116,8 @@ extension Coordinator {
     private enum DriverStep {
         /// Await this service's `stop()`, then report it with the claim.
         case awaitStop(any Service, ServiceTable.Record, life: Int, claim: Int)
+        /// A restart's call on this service is in flight: wait for it, then ask again.
+        case awaitRestartStep(ServiceID, token: Int)
         /// The strand waits for others, was taken over, or the walk is over: the driver ends.
         case end
     }
@@ -122,10 +128,36 @@ extension Coordinator {
     /// never returns keeps only its own service alive, never the rest of the tree.
     private func drive(_ first: Int, as driver: Int) async {
         var current = first
-        while case .awaitStop(let service, let record, let life, let claim) = advance(&current, as: driver) {
-            let stopError = await Self.performStop(of: service, record: record, life: life)
-            guard stopReturned(in: current, claim: claim, error: stopError) else { return }  // abandoned
+        while true {
+            switch advance(&current, as: driver) {
+            case .awaitStop(let service, let record, let life, let claim):
+                let stopError = await Self.performStop(of: service, record: record, life: life)
+                guard stopReturned(in: current, claim: claim, error: stopError) else { return }  // abandoned
+            case .awaitRestartStep(let id, let token):
+                await awaitRestartStep(of: id, token: token)
+            case .end:
+                return
+            }
         }
+    }
+
+    /// Parks this driver in the machine of a service whose restart has a call in flight, until the
+    /// call ended; the release is then asked again. A tree that lets a restarting service go
+    /// cancels the restart's `start()` (the stop wins, DESIGN §10).
+    private func awaitRestartStep(of id: ServiceID, token: Int) async {
+        guard let entry = held[id] else { return }
+        if entry.machine.state == .starting { cancelRestart(holding: id) }
+        _ = try? await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: Waiter) in
+                parkReleaser(continuation, token: token, in: entry)
+            }
+        } onCancel: {
+            Task { await self.waiterCancelled(id, token: token) }
+        }
+    }
+
+    private func parkReleaser(_ continuation: Waiter, token: Int, in entry: Held) {
+        entry.machine.park(token: token, waiter: continuation)
     }
 
     /// Performs the steps of the strand that need no `await`, up to the next stop to await.
@@ -149,9 +181,9 @@ extension Coordinator {
             let strand = strands[current]!
             switch strand.steps.popLast()! {
             case .release(let index, let plan):
-                if let (service, record, life, claim) = beginStop(index, of: plan, in: current, as: driver) {
-                    return .awaitStop(service, record, life: life, claim: claim)
-                }
+                if let step = beginStop(index, of: plan, in: current, as: driver) { return step }
+            case .suspend(let id):
+                if let step = beginSuspend(of: id, in: current, as: driver) { return step }
             case .stage(let members, let plan):
                 guard members.count > 1 else {
                     strand.steps.append(.release(members[0], plan))
@@ -174,9 +206,7 @@ extension Coordinator {
 
     /// The release of one node: when this is its last holder, emits `running → stopping`, claims the
     /// stop for this driver and arms the watchdog, and returns the service whose `stop()` to await.
-    private func beginStop(
-        _ index: Int, of plan: TreePlan, in strand: Int, as driver: Int
-    ) -> (any Service, ServiceTable.Record, life: Int, claim: Int)? {
+    private func beginStop(_ index: Int, of plan: TreePlan, in strand: Int, as driver: Int) -> DriverStep? {
         let walkNumber = strands[strand]!.walk
         let walk = walks[walkNumber]!
         let id = plan.nodes[index].id
@@ -188,8 +218,20 @@ extension Coordinator {
         let transition: Transition
         do {
             switch try owner.machine.releaseRequested() {
-            case .keepRunning: return nil
-            case .callStop(let stopping): transition = stopping
+            case .keepRunning:
+                return nil
+            case .callStop(let stopping):
+                transition = stopping
+            case .waitForRestartStep:
+                strands[strand]!.steps.append(.release(index, plan))
+                return .awaitRestartStep(id, token: nextNumber())
+            case .leaveRestart(let waiters):
+                // Down already (a restart's backoff): nothing to stop; its dependencies go.
+                restartLeft(id)
+                let current = strands[strand]!
+                current.steps.append(.forget(id, waiters: waiters))
+                for stage in owner.node.stages { current.steps.append(.stage(stage, owner.plan)) }
+                return nil
             }
         } catch {
             walk.errors.append(error)
@@ -198,12 +240,33 @@ extension Coordinator {
         // The node as it was started, possibly by another tree: its stages are what it holds.
         let node = owner.node
         let life = emit(transition, of: node, for: walk.runner)
+        return claimStop(of: owner, life: life, in: strand, as: driver, suspends: false)
+    }
+
+    /// A restart stops the service while its holders keep it: emitted to every tree holding it.
+    private func beginSuspend(of id: ServiceID, in strand: Int, as driver: Int) -> DriverStep? {
+        let walk = walks[strands[strand]!.walk]!
+        guard let owner = held[id] else { return nil }
+        do {
+            let life = emitToHolders(try owner.machine.restartStopBegan(), of: owner.node)
+            return claimStop(of: owner, life: life, in: strand, as: driver, suspends: true)
+        } catch {
+            walk.errors.append(error)
+            return nil
+        }
+    }
+
+    /// Claims the stop for this driver, arms the watchdog, and returns the `stop()` to await.
+    private func claimStop(of owner: Held, life: Int, in strand: Int, as driver: Int, suspends: Bool) -> DriverStep {
+        let walkNumber = strands[strand]!.walk
+        let node = owner.node
         let claim = nextNumber()
-        let deadline = walk.runner.clock.elapsed() + node.gracefulShutdownTimeout
+        let deadline = walks[walkNumber]!.runner.clock.elapsed() + node.gracefulShutdownTimeout
         strands[strand]!.inFlight = StopInFlight(
-            node: node, plan: owner.plan, life: life, deadline: deadline, claim: claim, driver: driver)
+            node: node, plan: owner.plan, life: life, deadline: deadline, claim: claim, driver: driver,
+            suspends: suspends)
         armWatchdog(of: walkNumber, until: deadline)
-        return (node.service, node.record, life, claim)
+        return .awaitStop(node.service, node.record, life: life, claim: claim)
     }
 
     /// A `stop()` returned: report it, unless it was abandoned meanwhile (the watchdog took the strand).
@@ -212,7 +275,7 @@ extension Coordinator {
     private func stopReturned(in strand: Int, claim: Int, error: (any Error)?) -> Bool {
         guard let current = strands[strand], let stop = current.inFlight, stop.claim == claim else { return false }
         current.inFlight = nil
-        stopEnded(stop.node, of: stop.plan, in: strand, error: error)
+        stopEnded(stop, in: strand, error: error)
         return true
     }
 
@@ -232,11 +295,23 @@ extension Coordinator {
         return stopError
     }
 
-    /// Emits the end of a stop and queues the release of the node's stages, the last stage first.
-    private func stopEnded(_ node: TreePlan.Node, of plan: TreePlan, in strand: Int, error: (any Error)?) {
+    /// Emits the end of a stop and queues the release of the node's stages, the last stage first
+    /// (a restart's stop keeps them).
+    private func stopEnded(_ stop: StopInFlight, in strand: Int, error: (any Error)?) {
+        let (node, plan) = (stop.node, stop.plan)
         let current = strands[strand]!
         let walk = walks[current.walk]!
         if let error { walk.errors.append(error) }
+        if stop.suspends {
+            do {
+                let (ended, waiters) = try held[node.id]!.machine.restartStopFinished(failed: error != nil)
+                emitToHolders(ended, of: node, error: error)
+                resume(waiters, with: nil)
+            } catch {
+                walk.errors.append(error)
+            }
+            return
+        }
         var waiters: [Waiter] = []
         do {
             let (ended, parked) = try held[node.id]!.machine.stopFinished(failed: error != nil)
@@ -307,7 +382,7 @@ extension Coordinator {
         walks[walk]!.drivers.removeValue(forKey: stop.driver)?.cancel()
         for task in ServiceTable.shared.takeTasks(of: stop.node.record, life: stop.life) { task.cancel() }
         let error = LifecycleError.stopTimedOut(stop.node.id, after: stop.node.gracefulShutdownTimeout)
-        stopEnded(stop.node, of: stop.plan, in: strand, error: error)
+        stopEnded(stop, in: strand, error: error)
         spawnDriver(for: strand, in: walk)
     }
 }

@@ -36,7 +36,14 @@ actor Coordinator {
     /// Failed lives still winding down, by service: how many of their parts (the `start()` still in
     /// flight, the tasks it added) have not ended yet.
     var windingDown: [ServiceID: Int] = [:]
-    private var runners: [ObjectIdentifier: (runner: ServiceRunner, plan: TreePlan)] = [:]
+    var runners: [ObjectIdentifier: (runner: ServiceRunner, plan: TreePlan)] = [:]
+    /// Restarts in progress (see `Coordinator+Restart.swift`), the restart each member belongs to,
+    /// and when each service was restarted, for its policy's window.
+    var restarts: [Int: Restart] = [:]
+    var restartOf: [ServiceID: Int] = [:]
+    var restartHistories: [ServiceID: RestartPlan.History] = [:]
+    /// Restarts waiting for a start in flight of a service they take to end.
+    var settleWaiters: [ServiceID: [CheckedContinuation<Void, Never>]] = [:]
     /// The releases in progress and their strands (see `Coordinator+Release.swift`).
     var walks: [Int: Walk] = [:]
     var strands: [Int: Strand] = [:]
@@ -84,6 +91,7 @@ actor Coordinator {
     /// Whether the coordinator keeps nothing at all: no record, no runner, no walk in progress.
     var isIdle: Bool {
         held.isEmpty && runners.isEmpty && walks.isEmpty && strands.isEmpty && windingDown.isEmpty
+            && restarts.isEmpty && restartOf.isEmpty
     }
 
     /// Whether the coordinator still keeps anything of the service (a record, or a runner holding it).
@@ -92,7 +100,8 @@ actor Coordinator {
             || runners.values.contains { $0.plan.indices[id] != nil }
     }
 
-    /// A background task of the service threw: every tree holding the service fails (DESIGN §4).
+    /// A background task of the service threw: it restarts when its policy allows (DESIGN §10),
+    /// else every tree holding the service fails (DESIGN §4).
     ///
     /// A task of an earlier life of the service (one that outlived a failed start or an abandoned
     /// stop) is ignored: it must never fail the trees of a later life.
@@ -107,8 +116,14 @@ actor Coordinator {
             runner.emit(
                 LifecycleEvent(
                     service: id, from: state, to: state, error: error, time: runner.clock.elapsed(), kind: .taskFailed))
-            if action == .failTrees { runner.fail(error) }
         }
+        guard action == .failTrees, !restartIfAllowed(id, after: error) else { return }
+        for (runner, _) in holding { runner.fail(error) }
+    }
+
+    /// The runners whose trees hold the service (their plans contain it).
+    func runnersHolding(_ id: ServiceID) -> [ServiceRunner] {
+        runners.values.filter { $0.plan.indices[id] != nil }.map(\.runner)
     }
 
     // MARK: Starting
@@ -244,6 +259,7 @@ actor Coordinator {
     func forgetIfUnused(_ id: ServiceID) {
         guard let machine = held[id]?.machine, machine.isForgettable else { return }
         held[id] = nil
+        restartHistories[id] = nil
     }
 
     /// Stops, in reverse, what a failed or cancelled start had already started.
@@ -268,6 +284,19 @@ actor Coordinator {
         runner.emit(
             LifecycleEvent(
                 service: node.id, from: transition.from, to: transition.to, error: error, time: runner.clock.elapsed()))
+        return life
+    }
+
+    /// Publishes a transition a restart made to every tree holding the service (DESIGN §10).
+    @discardableResult
+    func emitToHolders(_ transition: Transition, of node: TreePlan.Node, error: (any Error)? = nil) -> Int {
+        let life = ServiceTable.shared.setState(transition.to, of: node.record, by: self)
+        for runner in runnersHolding(node.id) {
+            runner.emit(
+                LifecycleEvent(
+                    service: node.id, from: transition.from, to: transition.to, error: error,
+                    time: runner.clock.elapsed()))
+        }
         return life
     }
 }

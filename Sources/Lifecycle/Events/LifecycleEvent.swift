@@ -36,6 +36,9 @@ public struct LifecycleEvent: Sendable, CustomStringConvertible {
         case taskFailed
         /// The tree whose root is ``LifecycleEvent/service`` was asked to stop, for this reason.
         case stopRequested(StopCause)
+        /// A background task of the service failed and its ``Service/restartPolicy`` restarts it
+        /// (DESIGN §10): the `attempt`-th restart within the policy's window, after `delay`.
+        case restartScheduled(attempt: Int, delay: Duration)
     }
 
     /// The service the event is about (the root, for a stop's cause).
@@ -85,6 +88,7 @@ public struct LifecycleEvent: Sendable, CustomStringConvertible {
         case .transition: what = "\(from) → \(to)"
         case .taskFailed: what = "background task failed"
         case .stopRequested(let cause): what = "stop requested (\(cause))"
+        case .restartScheduled(let attempt, let delay): what = "restart \(attempt) scheduled in \(delay)"
         }
         guard let error else { return "\(service): \(what)" }
         return "\(service): \(what): \(error)"

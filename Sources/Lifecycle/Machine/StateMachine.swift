@@ -27,6 +27,10 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         case running(holders: Int)
         /// The last holder left; `stop()` runs. Holders of other trees wait, uncounted, and ask again.
         case stopping(waiters: [Parked])
+        /// A restart (DESIGN §10) stops the service and starts it again while its holders keep
+        /// holding it: `stopping`, then `stopped` or `failed` (the backoff), then `starting`. New
+        /// holders, and holders letting it go while a call is in flight, wait uncounted and ask again.
+        case restarting(ServiceState, holders: Int, waiters: [Parked])
     }
 
     /// What to do when a dependent (or a runner) asks for the service.
@@ -37,18 +41,25 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         case countHolder
         /// Another holder's start is in flight: counted and parked; its outcome is this holder's too.
         case waitForStart
-        /// The last holder of another tree is stopping it: parked, not counted; ask again when woken.
+        /// The last holder of another tree is stopping it, or a restart holds it down: parked, not
+        /// counted; ask again when woken.
         case waitForStop
         /// A failed life still winds down: parked, not counted; ask again when woken.
         case waitForEarlierLife
     }
 
     /// What to do when a holder lets the service go.
-    enum ReleaseAction: Sendable, Equatable {
+    enum ReleaseAction: Sendable {
         /// Other holders remain: nothing to stop.
         case keepRunning
         /// The last holder left: emit the transition, call `stop()`, then cancel the background tasks.
         case callStop(Transition)
+        /// A restart's `stop()` or `start()` is in flight: park with ``park(token:waiter:)`` and ask
+        /// again when woken.
+        case waitForRestartStep
+        /// The last holder left a service a restart holds down: nothing to stop; let its
+        /// dependencies go and wake these waiters (they ask again).
+        case leaveRestart([Waiter])
     }
 
     /// What to do when one of the service's background tasks threw.
@@ -79,7 +90,7 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     /// The state, as events and `service.state` show it.
     var state: ServiceState {
         switch life {
-        case .down(let state, _), .acquiring(let state, _, _): state
+        case .down(let state, _), .acquiring(let state, _, _), .restarting(let state, _, _): state
         case .running: .running
         case .stopping: .stopping
         }
@@ -88,7 +99,7 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     /// How many dependents and runners hold the service (counted from their request on).
     var holders: Int {
         switch life {
-        case .acquiring(_, let holders, _), .running(let holders): holders
+        case .acquiring(_, let holders, _), .running(let holders), .restarting(_, let holders, _): holders
         case .down, .stopping: 0
         }
     }
@@ -118,8 +129,9 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         case .running(let holders):
             life = .running(holders: holders + 1)
             return .countHolder
-        case .stopping:
-            // Only another tree meets it here: its last holder let it go.
+        case .stopping, .restarting:
+            // Only another tree meets it stopping: its last holder let it go. A restart holds it
+            // down for its holders; a new one joins once it runs again.
             return .waitForStop
         }
     }
@@ -136,6 +148,8 @@ struct StateMachine<Waiter: Sendable>: Sendable {
             life = .acquiring(state, holders: holders + 1, waiters: waiters + [parked])
         case .stopping(let waiters):
             life = .stopping(waiters: waiters + [parked])
+        case .restarting(let state, let holders, let waiters):
+            life = .restarting(state, holders: holders, waiters: waiters + [parked])
         case .down(_, nil), .running:
             // Not a waiting phase: the caller skipped `acquireRequested()`. Nothing to park on.
             break
@@ -161,6 +175,10 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         case .stopping(var waiters):
             let left = remove(&waiters)
             life = .stopping(waiters: waiters)
+            return left
+        case .restarting(let state, let holders, var waiters):
+            let left = remove(&waiters)
+            life = .restarting(state, holders: holders, waiters: waiters)
             return left
         case .down(_, nil), .running:
             return nil
@@ -222,7 +240,7 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         case .acquiring:
             // `dependenciesStarted()` refused or never came: no transition happened.
             return (nil, dependenciesFailed())
-        case .down, .running, .stopping:
+        case .down, .running, .stopping, .restarting:
             throw .illegalTransition(service, from: state, to: .failed)
         }
     }
@@ -239,6 +257,9 @@ struct StateMachine<Waiter: Sendable>: Sendable {
 
     /// A holder lets the service go (its dependent stopped, or its runner stops).
     mutating func releaseRequested() throws(LifecycleError) -> ReleaseAction {
+        if case .restarting(let state, let holders, let waiters) = life {
+            return try releaseRestarting(state, holders: holders, waiters: waiters)
+        }
         guard case .running(let holders) = life, holders > 0 else {
             // Releasing what does not run would drive the count below zero (a facet defect we avoid).
             throw .illegalTransition(service, from: state, to: .stopping)
@@ -264,9 +285,105 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         return (transition, waiters.map(\.waiter))
     }
 
+    /// A holder lets go of a service a restart holds.
+    private mutating func releaseRestarting(
+        _ state: ServiceState, holders: Int, waiters: [Parked]
+    ) throws(LifecycleError) -> ReleaseAction {
+        switch state {
+        case .stopping, .starting:
+            return .waitForRestartStep
+        case .stopped, .failed, .idle:
+            guard holders > 0 else { throw .illegalTransition(service, from: state, to: .stopping) }
+            if holders > 1 {
+                life = .restarting(state, holders: holders - 1, waiters: waiters)
+                return .keepRunning
+            }
+            life = .down(state, earlierLife: nil)
+            return .leaveRestart(waiters.map(\.waiter))
+        case .running:
+            throw .illegalTransition(service, from: state, to: .stopping)
+        }
+    }
+
+    // MARK: Restarting (DESIGN §10)
+
+    /// Whether a restart may take the service: it runs for at least one holder.
+    var isRestartable: Bool {
+        if case .running(let holders) = life, holders > 0 { return true }
+        return false
+    }
+
+    /// Whether a holder is starting it (its dependencies, or its `start()`).
+    var isAcquiring: Bool {
+        if case .acquiring = life { return true }
+        return false
+    }
+
+    /// Whether a restart holds the service (stopping, down in its backoff, or starting again).
+    var isRestarting: Bool {
+        if case .restarting = life { return true }
+        return false
+    }
+
+    /// A restart stops the service (it, or one of its dependencies, failed): emit the transition and
+    /// call `stop()`; the holders stay counted.
+    mutating func restartStopBegan() throws(LifecycleError) -> Transition {
+        guard case .running(let holders) = life, holders > 0 else {
+            throw .illegalTransition(service, from: state, to: .stopping)
+        }
+        let transition = try move(from: .running, to: .stopping)
+        life = .restarting(.stopping, holders: holders, waiters: [])
+        return transition
+    }
+
+    /// The restart's `stop()` returned (`failed` when it threw or timed out): the service waits for
+    /// its start; the returned waiters ask again.
+    mutating func restartStopFinished(failed: Bool) throws(LifecycleError) -> (Transition, [Waiter]) {
+        guard case .restarting(.stopping, let holders, let waiters) = life else {
+            throw .illegalTransition(service, from: state, to: failed ? .failed : .stopped)
+        }
+        let next: ServiceState = failed ? .failed : .stopped
+        let transition = try move(from: .stopping, to: next)
+        life = .restarting(next, holders: holders, waiters: [])
+        return (transition, waiters.map(\.waiter))
+    }
+
+    /// The restart starts the service again: emit the transition and call `start()`.
+    mutating func restartStartBegan() throws(LifecycleError) -> Transition {
+        guard case .restarting(let state, let holders, let waiters) = life, state == .stopped || state == .failed
+        else { throw .illegalTransition(service, from: self.state, to: .starting) }
+        let transition = try move(from: state, to: .starting)
+        life = .restarting(.starting, holders: holders, waiters: waiters)
+        return transition
+    }
+
+    /// The restart's `start()` returned: the service runs for its holders again; the returned
+    /// waiters ask again (and are counted then).
+    mutating func restartStartReturned() throws(LifecycleError) -> (Transition, [Waiter]) {
+        guard case .restarting(.starting, let holders, let waiters) = life else {
+            throw .illegalTransition(service, from: state, to: .running)
+        }
+        let transition = try move(from: .starting, to: .running)
+        life = .running(holders: holders)
+        return (transition, waiters.map(\.waiter))
+    }
+
+    /// The restart's `start()` threw, timed out or was abandoned: `failed`, still held by the
+    /// restart (it may try again); the returned waiters ask again.
+    mutating func restartStartFailed() throws(LifecycleError) -> (Transition, [Waiter]) {
+        guard case .restarting(.starting, let holders, let waiters) = life else {
+            throw .illegalTransition(service, from: state, to: .failed)
+        }
+        let transition = try move(from: .starting, to: .failed)
+        life = .restarting(.failed, holders: holders, waiters: [])
+        return (transition, waiters.map(\.waiter))
+    }
+
     /// One of the service's background tasks threw.
     func taskFailed() -> TaskFailedAction {
-        switch state {
+        // A restart holds it: the restart decides what comes next.
+        if isRestarting { return .report }
+        return switch state {
         case .starting, .running: .failTrees
         // Tasks are cancelled while stopping; a task that throws then, or after, changes nothing.
         case .idle, .stopping, .stopped, .failed: .report
@@ -281,3 +398,5 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         return Transition(from: state, to: next)
     }
 }
+
+extension StateMachine.ReleaseAction: Equatable where Waiter: Equatable {}

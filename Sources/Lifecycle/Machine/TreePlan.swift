@@ -18,10 +18,12 @@ struct TreePlan: Sendable {
         /// on them overflows.
         let startTimeout: Duration?
         let gracefulShutdownTimeout: Duration
+        /// What a failure of one of its background tasks leads to (DESIGN §10).
+        let restartPolicy: RestartPolicy
 
         init(
             service: any Service, id: ServiceID, record: ServiceTable.Record, stages: [[Int]],
-            startTimeout: Duration?, gracefulShutdownTimeout: Duration
+            startTimeout: Duration?, gracefulShutdownTimeout: Duration, restartPolicy: RestartPolicy = .never
         ) {
             self.service = service
             self.id = id
@@ -29,6 +31,7 @@ struct TreePlan: Sendable {
             self.stages = stages
             self.startTimeout = startTimeout
             self.gracefulShutdownTimeout = gracefulShutdownTimeout
+            self.restartPolicy = restartPolicy
         }
     }
 
@@ -42,8 +45,9 @@ struct TreePlan: Sendable {
 
     /// Reads the tree under `root` and checks it.
     ///
-    /// - Throws: ``LifecycleError/dependencyCycle(_:)``, ``LifecycleError/emptyParallel(in:)`` or
-    ///   ``LifecycleError/invalidTimeout(_:_:)``, before anything has started.
+    /// - Throws: ``LifecycleError/dependencyCycle(_:)``, ``LifecycleError/emptyParallel(in:)``,
+    ///   ``LifecycleError/invalidTimeout(_:_:)`` or ``LifecycleError/invalidRestartPolicy(_:_:)``,
+    ///   before anything has started.
     init(
         root: any Service,
         register: (any Service) -> (id: ServiceID, record: ServiceTable.Record) = { ServiceTable.shared.register($0) }
@@ -67,11 +71,15 @@ struct TreePlan: Sendable {
             let startLimit = service.startTimeout
             if grace <= .zero { throw .invalidTimeout(id, grace) }
             if let startLimit, startLimit <= .zero { throw .invalidTimeout(id, startLimit) }
+            let restartPolicy = service.restartPolicy
+            if case .onFailure(let maxRestarts, let window, _) = restartPolicy, maxRestarts < 0 || window <= .zero {
+                throw .invalidRestartPolicy(id, restartPolicy)
+            }
             nodes.append(
                 Node(
                     service: service, id: id, record: record, stages: stages.map { $0.map(index(of:)) },
                     startTimeout: startLimit.map { min($0, .practicallyNever) },
-                    gracefulShutdownTimeout: min(grace, .practicallyNever)))
+                    gracefulShutdownTimeout: min(grace, .practicallyNever), restartPolicy: restartPolicy))
             next += 1
         }
         if let cycle = Self.findCycle(in: nodes) { throw .dependencyCycle(cycle) }

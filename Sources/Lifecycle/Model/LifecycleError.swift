@@ -9,6 +9,8 @@ public enum LifecycleError: Error, Sendable, Equatable, CustomStringConvertible 
     case emptyParallel(in: ServiceID)
     /// A timeout of zero or less on this service.
     case invalidTimeout(ServiceID, Duration)
+    /// A restart policy with a negative `maxRestarts` or a window of zero or less on this service.
+    case invalidRestartPolicy(ServiceID, RestartPolicy)
     /// The service's `start()` did not return within its `startTimeout`; it was cancelled.
     case startTimedOut(ServiceID, after: Duration)
     /// The service's `start()` was cancelled (a stop request, a failed sibling in its `Parallel`
@@ -37,6 +39,8 @@ public enum LifecycleError: Error, Sendable, Equatable, CustomStringConvertible 
             "\(id) lists an empty Parallel() in its dependencies; give it at least one service or remove it"
         case .invalidTimeout(let id, let value):
             "\(id) has a timeout of \(value); timeouts must be greater than zero"
+        case .invalidRestartPolicy(let id, let policy):
+            "\(id) has the restart policy \(policy); maxRestarts must be zero or more and the window `within` greater than zero"
         case .startTimedOut(let id, let limit):
             "\(id) did not start within its startTimeout of \(limit) and was cancelled"
         case .startAbandoned(let id):

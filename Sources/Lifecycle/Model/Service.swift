@@ -22,6 +22,9 @@ public protocol Service: AnyObject, DependencyElement {
     var gracefulShutdownTimeout: Duration { get }
     /// How long `start()` may take before it is cancelled and counted as failed. Default: none.
     var startTimeout: Duration? { get }
+    /// What a failure of one of its background tasks leads to: fail fast (``RestartPolicy/never``,
+    /// the default) or a restart of this service and what depends on it (DESIGN §10).
+    var restartPolicy: RestartPolicy { get }
     /// Starts the service. Its dependencies are running when this is called.
     ///
     /// Throwing here stops what already started and is rethrown by `run()`; `stop()` is not called.
@@ -39,6 +42,8 @@ extension Service {
     public var gracefulShutdownTimeout: Duration { .seconds(10) }
     /// No start timeout.
     public var startTimeout: Duration? { nil }
+    /// Fail fast: ``RestartPolicy/never``.
+    public var restartPolicy: RestartPolicy { .never }
     /// Does nothing.
     public func start() async throws {}
     /// Does nothing.

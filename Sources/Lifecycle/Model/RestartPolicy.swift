@@ -1,0 +1,49 @@
+/// What happens when a background task of a running service throws (DESIGN §10).
+///
+/// ```swift
+/// final class Consumer: Service {
+///     var restartPolicy: RestartPolicy { .onFailure(maxRestarts: 5, within: .seconds(60)) }
+/// }
+/// ```
+public enum RestartPolicy: Sendable, Hashable {
+    /// Fail fast: every tree holding the service stops (DESIGN §4). The default.
+    case never
+    /// Stop the service and everything that depends on it, wait `backoff`, start them again in
+    /// dependency order; the trees stay up. More than `maxRestarts` restarts within the sliding
+    /// window `within` and the failure is fail-fast after all.
+    case onFailure(
+        maxRestarts: Int = 3, within: Duration = .seconds(60),
+        backoff: Backoff = .exponential(initial: .milliseconds(100), maximum: .seconds(10)))
+}
+
+/// How long a restart waits before it starts the services again.
+public enum Backoff: Sendable, Hashable {
+    /// No wait.
+    case none
+    /// The same wait before every attempt.
+    case constant(Duration)
+    /// `initial` before the first attempt, doubling at each further one, never more than `maximum`.
+    case exponential(initial: Duration, maximum: Duration)
+
+    /// The wait before restart `attempt` (1 for the first), never negative and never more than
+    /// ``Swift/Duration/practicallyNever``.
+    public func delay(forAttempt attempt: Int) -> Duration {
+        switch self {
+        case .none:
+            return .zero
+        case .constant(let delay):
+            return Self.clamped(delay)
+        case .exponential(let initial, let maximum):
+            let cap = Self.clamped(maximum)
+            var delay = Self.clamped(initial)
+            for _ in 1..<max(1, attempt) where delay < cap {
+                delay = min(delay * 2, cap)
+            }
+            return min(delay, cap)
+        }
+    }
+
+    private static func clamped(_ delay: Duration) -> Duration {
+        min(max(delay, .zero), .practicallyNever)
+    }
+}
