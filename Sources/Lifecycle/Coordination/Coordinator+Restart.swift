@@ -47,7 +47,11 @@ extension Coordinator {
         // Tracked by the runner: its escalation cancels the restart as it cancels a rollback.
         Task {
             _ = await runner.runUncancelled {
-                await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+                await withTaskCancellationHandler {
+                    await task.value
+                } onCancel: {
+                    task.cancel()
+                }
                 return []
             }
         }

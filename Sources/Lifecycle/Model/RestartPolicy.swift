@@ -35,11 +35,15 @@ public enum Backoff: Sendable, Hashable {
             return Self.clamped(delay)
         case .exponential(let initial, let maximum):
             let cap = Self.clamped(maximum)
-            var delay = Self.clamped(initial)
-            for _ in 1..<max(1, attempt) where delay < cap {
-                delay = min(delay * 2, cap)
+            var delay = min(Self.clamped(initial), cap)
+            var doublings = max(0, attempt - 1)
+            // At most about 100 doublings reach the cap from a nanosecond: stop there, not at `attempt`.
+            while doublings > 0, delay < cap {
+                delay = delay == .zero ? .zero : min(delay * 2, cap)
+                doublings -= 1
+                if delay == .zero { break }
             }
-            return min(delay, cap)
+            return delay
         }
     }
 

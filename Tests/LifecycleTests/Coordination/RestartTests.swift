@@ -13,7 +13,7 @@ final class EventLog: Sendable {
     }
 
     var all: [LifecycleEvent] { events.withLock { $0 } }
-    var lines: [String] { Lifecycle_lines(all) }
+    var lines: [String] { transcriptLines(all) }
 
     /// The restarts scheduled so far, as `name attempt`.
     var restarts: [String] {
@@ -24,7 +24,8 @@ final class EventLog: Sendable {
     }
 }
 
-private func Lifecycle_lines(_ events: [LifecycleEvent]) -> [String] { lines(events) }
+/// The events as `name: from → to` lines (the suite's `lines`, under a name this type does not shadow).
+private func transcriptLines(_ events: [LifecycleEvent]) -> [String] { lines(events) }
 
 /// DESIGN §10: a failed background task restarts its service and what depends on it, the trees stay up.
 @Suite(.timeLimit(.minutes(1))) struct RestartTests {
@@ -86,7 +87,8 @@ private func Lifecycle_lines(_ events: [LifecycleEvent]) -> [String] { lines(eve
         #expect(await eventually { cache.starts == 2 && cache.state == .running })
         cache.crash()
         #expect(await eventually { events.restarts.count == 2 && clock.sleeperCount == 1 })
-        #expect(events.all.last { $0.kind != .transition }?.kind == .restartScheduled(attempt: 2, delay: .milliseconds(200)))
+        let scheduled = events.all.last { $0.kind != .transition }?.kind
+        #expect(scheduled == .restartScheduled(attempt: 2, delay: .milliseconds(200)))
         clock.advance(by: .milliseconds(200))
         #expect(await eventually { cache.starts == 3 && cache.state == .running })
         try await runner.stop()
