@@ -15,7 +15,7 @@
 /// sees its claim gone and ends without touching anything.
 extension Coordinator {
     /// One thing a strand has left to do.
-    enum ReleaseStep {
+    enum ReleaseStep: Sendable {
         /// One holder lets the node go; the last one stops it.
         case release(Int, TreePlan)
         /// Let a stage go: a lone service in this strand, a parallel group in a strand per member.
@@ -24,6 +24,9 @@ extension Coordinator {
         case forget(ServiceID, waiters: [Waiter])
         /// A restart stops the service and keeps its holders; its dependencies are not let go (DESIGN §10).
         case suspend(ServiceID)
+        /// A runner's root: released as `.release`, but `then` (the services added at run time) is
+        /// let go after the root and before the root's own stages (DESIGN §11).
+        case releaseRoot(Int, TreePlan, then: [ReleaseStep])
     }
 
     /// A sequence of steps driven by one task at a time.
@@ -58,6 +61,8 @@ extension Coordinator {
         let driver: Int
         /// A restart's stop: the service stays held, its dependencies are not let go.
         var suspends = false
+        /// Steps that come after the stop and before the node's stages (see ``ReleaseStep/releaseRoot(_:_:then:)``).
+        var then: [ReleaseStep] = []
     }
 
     /// One release of a tree (its stop, or the rollback of a failed start).
@@ -182,6 +187,8 @@ extension Coordinator {
             switch strand.steps.popLast()! {
             case .release(let index, let plan):
                 if let step = beginStop(index, of: plan, in: current, as: driver) { return step }
+            case .releaseRoot(let index, let plan, let then):
+                if let step = beginStop(index, of: plan, in: current, as: driver, then: then) { return step }
             case .suspend(let id):
                 if let step = beginSuspend(of: id, in: current, as: driver) { return step }
             case .stage(let members, let plan):
@@ -206,41 +213,49 @@ extension Coordinator {
 
     /// The release of one node: when this is its last holder, emits `running → stopping`, claims the
     /// stop for this driver and arms the watchdog, and returns the service whose `stop()` to await.
-    private func beginStop(_ index: Int, of plan: TreePlan, in strand: Int, as driver: Int) -> DriverStep? {
+    private func beginStop(
+        _ index: Int, of plan: TreePlan, in strand: Int, as driver: Int, then: [ReleaseStep] = []
+    ) -> DriverStep? {
         let walkNumber = strands[strand]!.walk
         let walk = walks[walkNumber]!
         let id = plan.nodes[index].id
+        let current = strands[strand]!
         guard let owner = held[id] else {
             let state = ServiceTable.shared.state(of: plan.nodes[index].service)
             walk.errors.append(LifecycleError.illegalTransition(id, from: state, to: .stopping))
+            current.steps += then
             return nil
         }
         let transition: Transition
         do {
             switch try owner.machine.releaseRequested() {
             case .keepRunning:
+                current.steps += then
                 return nil
             case .callStop(let stopping):
                 transition = stopping
             case .waitForRestartStep:
-                strands[strand]!.steps.append(.release(index, plan))
+                current.steps.append(then.isEmpty ? .release(index, plan) : .releaseRoot(index, plan, then: then))
                 return .awaitRestartStep(id, token: nextNumber())
             case .leaveRestart(let waiters):
                 // Down already (a restart's backoff): nothing to stop; its dependencies go.
                 restartLeft(id)
-                let current = strands[strand]!
                 current.steps.append(.forget(id, waiters: waiters))
                 for stage in owner.node.stages { current.steps.append(.stage(stage, owner.plan)) }
+                current.steps += then
                 return nil
             }
         } catch {
             walk.errors.append(error)
+            current.steps += then
             return nil
         }
         // The node as it was started, possibly by another tree: its stages are what it holds.
         let node = owner.node
         let life = emit(transition, of: node, for: walk.runner)
-        return claimStop(of: owner, life: life, in: strand, as: driver, suspends: false)
+        let step = claimStop(of: owner, life: life, in: strand, as: driver, suspends: false)
+        current.inFlight?.then = then
+        return step
     }
 
     /// A restart stops the service while its holders keep it: emitted to every tree holding it.
@@ -323,6 +338,7 @@ extension Coordinator {
         // The trees waiting for this stop ask again once its dependencies are down too.
         current.steps.append(.forget(node.id, waiters: waiters))
         for stage in node.stages { current.steps.append(.stage(stage, plan)) }
+        current.steps += stop.then
     }
 
     /// Hands the errors to the caller and stops the watchdog.

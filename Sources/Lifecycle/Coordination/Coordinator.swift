@@ -36,7 +36,7 @@ actor Coordinator {
     /// Failed lives still winding down, by service: how many of their parts (the `start()` still in
     /// flight, the tasks it added) have not ended yet.
     var windingDown: [ServiceID: Int] = [:]
-    var runners: [ObjectIdentifier: (runner: ServiceRunner, plan: TreePlan)] = [:]
+    var runners: [ObjectIdentifier: RunningTree] = [:]
     /// Restarts in progress (see `Coordinator+Restart.swift`), the restart each member belongs to,
     /// and when each service was restarted, for its policy's window.
     var restarts: [Int: Restart] = [:]
@@ -60,7 +60,7 @@ actor Coordinator {
     /// Plans the runner's tree and starts it; on failure everything this start began is stopped.
     func start(_ runner: ServiceRunner) async throws {
         let plan = try TreePlan(root: runner.root)
-        runners[ObjectIdentifier(runner)] = (runner, plan)
+        runners[ObjectIdentifier(runner)] = RunningTree(runner: runner, plan: plan)
         do {
             try await acquireTree(0, of: plan, for: runner)
         } catch {
@@ -71,21 +71,23 @@ actor Coordinator {
 
     /// Stops the runner's tree and returns every error its stops threw, in the order they happened.
     func stop(_ runner: ServiceRunner) async -> [any Error] {
-        guard let plan = runners[ObjectIdentifier(runner)]?.plan else { return [] }
-        let errors = await walkRelease([.release(0, plan)], for: runner)
+        guard let tree = runners[ObjectIdentifier(runner)] else { return [] }
+        // The root first, then the added services, newest first, then the root's stages (DESIGN §11).
+        let added = tree.added.map { ReleaseStep.release(0, $0) }
+        let errors = await walkRelease([.releaseRoot(0, tree.plan, then: added)], for: runner)
         runners[ObjectIdentifier(runner)] = nil
         return errors
     }
 
     /// A runner whose tree holds the service, for `service.wait()`.
     func runner(holding id: ServiceID) -> ServiceRunner? {
-        runners.values.first { $0.plan.indices[id] != nil }?.runner
+        runners.values.first { $0.node(of: id) != nil }?.runner
     }
 
     /// Whether the runner's tree holds the service now (for ``ServiceRunner/stop()`` called from a
     /// background task of that service).
     func runner(_ runner: ServiceRunner, holds id: ServiceID) -> Bool {
-        runners[ObjectIdentifier(runner)]?.plan.indices[id] != nil && held[id] != nil
+        runners[ObjectIdentifier(runner)]?.node(of: id) != nil && held[id] != nil
     }
 
     /// Whether the coordinator keeps nothing at all: no record, no runner, no walk in progress.
@@ -97,7 +99,7 @@ actor Coordinator {
     /// Whether the coordinator still keeps anything of the service (a record, or a runner holding it).
     func isTracking(_ id: ServiceID) -> Bool {
         held[id] != nil
-            || runners.values.contains { $0.plan.indices[id] != nil }
+            || runners.values.contains { $0.node(of: id) != nil }
     }
 
     /// A background task of the service threw: it restarts when its policy allows (DESIGN §10),
@@ -106,24 +108,24 @@ actor Coordinator {
     /// A task of an earlier life of the service (one that outlived a failed start or an abandoned
     /// stop) is ignored: it must never fail the trees of a later life.
     func backgroundTaskFailed(_ id: ServiceID, life: Int, _ error: any Error) {
-        let holding = runners.values.filter { $0.plan.indices[id] != nil }
-        guard let record = held[id]?.node.record ?? holding.first.map({ $0.plan.nodes[$0.plan.indices[id]!].record }),
+        let holding = runners.values.filter { $0.node(of: id) != nil }
+        guard let record = held[id]?.node.record ?? holding.first?.node(of: id)?.record,
             ServiceTable.shared.life(of: record) == life
         else { return }
         let action = held[id]?.machine.taskFailed() ?? .report
         let state = held[id]?.machine.state ?? .stopped
-        for (runner, _) in holding {
+        for runner in holding.map(\.runner) {
             runner.emit(
                 LifecycleEvent(
                     service: id, from: state, to: state, error: error, time: runner.clock.elapsed(), kind: .taskFailed))
         }
         guard action == .failTrees, !restartIfAllowed(id, after: error) else { return }
-        for (runner, _) in holding { runner.fail(error) }
+        for tree in holding { tree.runner.fail(error) }
     }
 
     /// The runners whose trees hold the service (their plans contain it).
     func runnersHolding(_ id: ServiceID) -> [ServiceRunner] {
-        runners.values.filter { $0.plan.indices[id] != nil }.map(\.runner)
+        runners.values.filter { $0.node(of: id) != nil }.map(\.runner)
     }
 
     // MARK: Starting

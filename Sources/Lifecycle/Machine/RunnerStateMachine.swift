@@ -156,6 +156,13 @@ struct RunnerStateMachine: Sendable {
         return !isEscalated
     }
 
+    // MARK: Changing the running tree (DESIGN §11)
+
+    /// `add` or `remove` was called: allowed only while the tree runs and no stop was requested.
+    func changeRequested() throws(LifecycleError) {
+        guard phase == .running, stopCause == nil else { throw .notRunning(root) }
+    }
+
     // MARK: Waiting
 
     /// `wait()` was called with `token`.

@@ -87,6 +87,28 @@ struct TreePlan: Sendable {
         self.indices = found.indices
     }
 
+    /// The services from the root down to `id` along dependencies, both included; `nil` when the
+    /// tree does not hold `id`.
+    func path(to id: ServiceID) -> [ServiceID]? {
+        guard let target = indices[id] else { return nil }
+        var cameFrom: [Int?] = Array(repeating: nil, count: nodes.count)
+        var queue = [0]
+        var seen: Set<Int> = [0]
+        var head = 0
+        while head < queue.count {
+            let next = queue[head]
+            head += 1
+            if next == target { break }
+            for child in nodes[next].stages.joined() where seen.insert(child).inserted {
+                cameFrom[child] = next
+                queue.append(child)
+            }
+        }
+        var path = [target]
+        while let previous = cameFrom[path[0]] { path.insert(previous, at: 0) }
+        return path.map { nodes[$0].id }
+    }
+
     /// The services on the first cycle found, the first repeated at the end; `nil` when there is none.
     ///
     /// An iterative depth-first walk with three colours: meeting a node still on the path closes a cycle.

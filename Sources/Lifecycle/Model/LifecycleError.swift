@@ -24,6 +24,11 @@ public enum LifecycleError: Error, Sendable, Equatable, CustomStringConvertible 
     case alreadyStarted(ServiceID)
     /// `stop()` or `wait()` was called on a runner that was never started.
     case notStarted(ServiceID)
+    /// `add` or `remove` was called on the runner of this root while its tree does not run (not
+    /// started yet, still starting, or stopping).
+    case notRunning(ServiceID)
+    /// `remove` was called with a service that `add` did not add to that runner's tree.
+    case notAdded(ServiceID)
     /// `addTask` was called on a service that is neither starting nor running.
     case taskAddedWhileNotRunning(ServiceID, ServiceState)
     /// The transition table refused a move: a defect in the lifecycle, reported instead of hidden.
@@ -52,6 +57,10 @@ public enum LifecycleError: Error, Sendable, Equatable, CustomStringConvertible 
             "the runner of \(id) was already started; a ServiceRunner runs its tree once, make a new one to run it again"
         case .notStarted(let id):
             "the runner of \(id) was never started; call start() or run() first"
+        case .notRunning(let id):
+            "the tree of \(id) is not running; add and remove services only between start() and the stop request"
+        case .notAdded(let id):
+            "\(id) was not added with add(_:) to this runner; only services added at run time can be removed"
         case .taskAddedWhileNotRunning(let id, let state):
             "addTask was called on \(id) while it is \(state); add background tasks from start() or while it runs"
         case .illegalTransition(let id, let from, let to):

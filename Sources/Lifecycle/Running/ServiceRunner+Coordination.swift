@@ -71,7 +71,7 @@ extension ServiceRunner {
             case .join:
                 return (state.stopTask!, begun)
             case .create(let cancelled):
-                let task = makeStopTask(after: state.startTask)
+                let task = makeStopTask(after: state.startTask, changes: state.changes.values.map(\.task))
                 state.stopTask = task
                 // An escalation that came before the stop task existed still cancels it.
                 if cancelled { task.cancel() }
@@ -150,10 +150,13 @@ extension ServiceRunner {
     struct Begun {
         let waiters: [CheckedContinuation<Void, any Error>]
         let start: Task<Void, any Error>?
+        /// `add` calls in flight: a stop request cancels them (they roll back).
+        let adds: [Task<Void, any Error>]
         let result: RunnerStateMachine.WaitResult
 
         func resume() {
             start?.cancel()
+            for add in adds { add.cancel() }
             for waiter in waiters { ServiceRunner.resume(waiter, with: result) }
         }
     }
@@ -164,6 +167,7 @@ extension ServiceRunner {
         let startTask: Task<Void, any Error>?
         let rollbacks: [Task<[any Error], Never>]
         let starts: [StartAttempt]
+        let changes: [Task<Void, any Error>]
     }
 
     /// A signal's decision, taken out of the lock.
@@ -177,14 +181,16 @@ extension ServiceRunner {
     private func take(_ begun: RunnerStateMachine.StopBegun, in state: inout State) -> Begun {
         emit(.stopRequested(begun.cause, root: rootID, state: root.state, time: clock.elapsed()))
         let waiters = begun.wakes.compactMap { state.waiters.removeValue(forKey: $0) }
-        return Begun(waiters: waiters, start: begun.cancelsStart ? state.startTask : nil, result: begun.result)
+        return Begun(
+            waiters: waiters, start: begun.cancelsStart ? state.startTask : nil,
+            adds: state.changes.values.filter(\.isAdd).map(\.task), result: begun.result)
     }
 
     private func takeEscalation(in state: inout State) -> Escalation {
         defer { state.cancelledStarts = [:] }
         return Escalation(
             stopTask: state.stopTask, startTask: state.startTask, rollbacks: Array(state.rollbacks.values),
-            starts: Array(state.cancelledStarts.values))
+            starts: Array(state.cancelledStarts.values), changes: state.changes.values.map(\.task))
     }
 
     private func perform(_ escalation: Escalation, signal: Int32) {
@@ -192,14 +198,19 @@ extension ServiceRunner {
         emit(.stopRequested(.escalation(signal), root: rootID, state: root.state, time: clock.elapsed()))
         escalation.stopTask?.cancel()
         escalation.startTask?.cancel()
+        for change in escalation.changes { change.cancel() }
         for start in escalation.starts { start.finish(.abandoned) }
         giveUpOnObservers(after: Self.observerGrace)
     }
 
-    /// The stop task: waits for the start to end, stops the tree if it runs, ends the event streams.
-    private func makeStopTask(after startTask: Task<Void, any Error>?) -> Task<[any Error], Never> {
+    /// The stop task: waits for the start and the changes in flight to end, stops the tree if it
+    /// runs, ends the event streams.
+    private func makeStopTask(
+        after startTask: Task<Void, any Error>?, changes: [Task<Void, any Error>]
+    ) -> Task<[any Error], Never> {
         Task {
             _ = await startTask?.result
+            for change in changes { _ = await change.result }
             let isRunning = self.state.withLock { $0.machine.stopTaskBegan() }
             var errors: [any Error] = []
             if isRunning {

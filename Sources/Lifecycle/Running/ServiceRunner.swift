@@ -30,6 +30,10 @@ public final class ServiceRunner: Sendable {
         var lastRollback = 0
         /// Starts in flight that were cancelled: an escalation abandons them at once.
         var cancelledStarts: [ObjectIdentifier: StartAttempt] = [:]
+        /// `add` and `remove` calls in flight: the stop waits for them; a stop request cancels the
+        /// adds, an escalation the removes too.
+        var changes: [Int: (task: Task<Void, any Error>, isAdd: Bool)] = [:]
+        var lastChange = 0
     }
 
     /// The root of the tree.
