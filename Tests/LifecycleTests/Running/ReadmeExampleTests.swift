@@ -55,3 +55,49 @@ final class API: Service {
         #expect(seen.last == "Database stopped")
     }
 }
+
+// The README's supervision example, compiled and run: the consumer's task throws once, and it
+// restarts while the queue keeps running.
+final class Consumer: Service {
+    let queue: Queue
+    let attempts = Locked(0)
+    init(queue: Queue) { self.queue = queue }
+    var dependencies: Dependencies { [queue] }
+    var restartPolicy: RestartPolicy {
+        .onFailure(
+            maxRestarts: 5, within: .seconds(60),
+            backoff: .exponential(initial: .milliseconds(100), maximum: .seconds(5)))
+    }
+    func start() async throws { try addTask { try await self.consume() } }
+
+    func consume() async throws {
+        let attempt = attempts.withLock { attempt in
+            attempt += 1
+            return attempt
+        }
+        if attempt == 1 { throw ConsumerCrash() }
+        while true { try await Task.sleep(for: .seconds(60)) }
+    }
+}
+
+struct ConsumerCrash: Error {}
+
+@Suite(.timeLimit(.minutes(1))) struct ReadmeSupervisionExampleTests {
+    @Test func theConsumerRestartsAndTheQueueKeepsRunning() async throws {
+        let queue = Queue()
+        let consumer = Consumer(queue: queue)
+        let runner = ServiceRunner(consumer, signals: [])
+        let events = runner.events()
+        try await runner.start()
+        var restarted = false
+        var queueStopped = false
+        for await event in events {
+            if event.service == queue.serviceID, event.to == .stopping { queueStopped = true }
+            if event.service == consumer.serviceID, event.from == .stopped, event.to == .starting { restarted = true }
+            if restarted, event.service == consumer.serviceID, event.to == .running { break }
+        }
+        #expect(restarted && consumer.isRunning && queue.isRunning && !queueStopped)
+        #expect(consumer.attempts.withLock { $0 } == 2)
+        try await runner.stop()
+    }
+}
