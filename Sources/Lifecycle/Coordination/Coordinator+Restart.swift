@@ -168,6 +168,10 @@ extension Coordinator {
     private func finish(_ number: Int) {
         guard let restart = restarts.removeValue(forKey: number) else { return }
         for member in restart.members where restartOf[member] == number { restartOf[member] = nil }
+        for member in restart.members {
+            guard let (life, error) = deferredFailures.removeValue(forKey: member) else { continue }
+            backgroundTaskFailed(member, life: life, error)
+        }
     }
 
     /// The restart cannot go on: every tree holding a member still held down fails (DESIGN §4); their

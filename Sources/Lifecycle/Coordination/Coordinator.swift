@@ -42,6 +42,8 @@ actor Coordinator {
     var restarts: [Int: Restart] = [:]
     var restartOf: [ServiceID: Int] = [:]
     var restartHistories: [ServiceID: RestartPlan.History] = [:]
+    /// Task failures of services a restart was starting: handled once that restart is over.
+    var deferredFailures: [ServiceID: (life: Int, error: any Error)] = [:]
     /// Restarts waiting for a start in flight of a service they take to end.
     var settleWaiters: [ServiceID: [CheckedContinuation<Void, Never>]] = [:]
     /// The releases in progress and their strands (see `Coordinator+Release.swift`).
@@ -118,6 +120,11 @@ actor Coordinator {
             runner.emit(
                 LifecycleEvent(
                     service: id, from: state, to: state, error: error, time: runner.clock.elapsed(), kind: .taskFailed))
+        }
+        if let entry = held[id], entry.machine.isRestarting, entry.machine.state == .starting {
+            // A task its restart's start() added failed: once the restart is over, as if it ran.
+            deferredFailures[id] = (life, error)
+            return
         }
         guard action == .failTrees, !restartIfAllowed(id, after: error) else { return }
         for tree in holding { tree.runner.fail(error) }

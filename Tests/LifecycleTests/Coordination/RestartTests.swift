@@ -302,3 +302,48 @@ final class HangingRestartService: Service, Sendable {
 
     func stop() async throws { state.withLock { $0.trigger?.finish() } }
 }
+
+/// A task that fails while its restart's `start()` is still running is not lost.
+@Suite(.timeLimit(.minutes(1))) struct RestartDuringStartTests {
+    @Test func aTaskFailingWhileARestartStartsTheServiceRestartsItAgainAfterwards() async throws {
+        let clock = ManualClock()
+        let service = CrashInStartService(policy: restarting(5, delay: .zero))
+        let runner = ServiceRunner(service, signals: [], clock: clock)
+        let events = EventLog(runner.events())
+        try await runner.start()
+        service.crash()
+        // The first restart's start() adds a task that throws before start() returns; a second
+        // restart follows once the first is over, and its start() is clean.
+        #expect(await eventually { service.starts == 3 && service.state == .running })
+        #expect(await eventually { events.restarts == ["crash-in-start 1", "crash-in-start 2"] })
+        try await runner.stop()
+    }
+}
+
+/// Its second start adds a task that throws at once, before start() returns.
+final class CrashInStartService: Service, Sendable {
+    let name = "crash-in-start"
+    let restartPolicy: RestartPolicy
+    private let state = Locked((starts: 0, trigger: AsyncStream<Void>.Continuation?.none))
+
+    init(policy: RestartPolicy) { restartPolicy = policy }
+
+    var starts: Int { state.withLock { $0.starts } }
+
+    func crash() { _ = state.withLock { $0.trigger }?.yield() }
+
+    func start() async throws {
+        let start = state.withLock { state in
+            state.starts += 1
+            return state.starts
+        }
+        if start == 2 {
+            try addTask { throw Boom(name: "in start") }
+            try await Task.sleep(for: .milliseconds(20))  // the task fails while this start runs
+            return
+        }
+        let (stream, trigger) = AsyncStream<Void>.makeStream()
+        state.withLock { $0.trigger = trigger }
+        try addTask { for await _ in stream { throw Boom(name: "crash") } }
+    }
+}

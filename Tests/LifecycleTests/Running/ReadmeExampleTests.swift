@@ -75,7 +75,11 @@ final class Consumer: Service {
             attempt += 1
             return attempt
         }
-        if attempt == 1 { throw ConsumerCrash() }
+        if attempt == 1 {
+            // Crash once it runs (a task failing during the first start() fails the tree instead).
+            while !isRunning { try await Task.sleep(for: .milliseconds(1)) }
+            throw ConsumerCrash()
+        }
         while true { try await Task.sleep(for: .seconds(60)) }
     }
 }
