@@ -9,6 +9,8 @@ struct DemoOptions: Equatable {
     var fail: String?
     /// The service whose background task throws a moment after it started.
     var crash: String?
+    /// The crashing service restarts (with what depends on it) instead of failing the tree.
+    var restart = false
     /// The service whose `stop()` hangs until its graceful shutdown timeout abandons it.
     var slowStop: String?
     /// The graceful shutdown timeout of the `--slow-stop` service.
@@ -40,6 +42,8 @@ struct DemoOptions: Equatable {
           --duration SECONDS      stop by itself this long after everything runs
           --fail SERVICE          that service's start() throws: watch the rollback
           --crash SERVICE         its background task throws after a moment: watch fail-fast
+          --restart               with --crash: that service restarts instead (once it crashed,
+                                  it and what depends on it restart; the rest keeps running)
           --slow-stop SERVICE     its stop() hangs: watch the graceful shutdown timeout
           --slow-stop-timeout S   that service's gracefulShutdownTimeout (default 2; needs --slow-stop)
           --json                  events as JSON lines on stdout
@@ -97,6 +101,7 @@ struct DemoOptions: Equatable {
             case "--crash": options.crash = try service()
             case "--slow-stop": options.slowStop = try service()
             case "--slow-stop-timeout": options.slowStopTimeout = try seconds()
+            case "--restart": options.restart = true
             case "--json": options.json = true
             case "--seed":
                 let text = try value()
@@ -121,6 +126,9 @@ struct DemoOptions: Equatable {
         // Without a service to slow down, the timeout would silently do nothing.
         if given.contains("--slow-stop-timeout"), options.slowStop == nil {
             throw UsageError("--slow-stop-timeout needs --slow-stop SERVICE")
+        }
+        if options.restart, options.crash == nil {
+            throw UsageError("--restart needs --crash SERVICE (the service that crashes and restarts)")
         }
         return options
     }

@@ -1,4 +1,5 @@
 import Lifecycle
+import Synchronization
 
 /// One service of the demo: it pretends to work by sleeping for plausible, slightly random times.
 ///
@@ -19,6 +20,9 @@ final class SimulatedService: Service {
         var hangsInStop = false
         /// The graceful shutdown timeout.
         var gracefulShutdownTimeout: Duration = .seconds(10)
+        /// `--restart`: restarts instead of failing the tree when its task throws, and the crash
+        /// happens in the first life only.
+        var restartPolicy: RestartPolicy = .never
     }
 
     let name: String
@@ -26,6 +30,8 @@ final class SimulatedService: Service {
     let behavior: Behavior
     /// What its background task stands for, as the demo's text says it.
     let backgroundWork: String
+    /// How many times `start()` was called.
+    private let starts = Mutex(0)
 
     init(name: String, backgroundWork: String, behavior: Behavior, dependencies: Dependencies = []) {
         self.name = name
@@ -35,11 +41,17 @@ final class SimulatedService: Service {
     }
 
     var gracefulShutdownTimeout: Duration { behavior.gracefulShutdownTimeout }
+    var restartPolicy: RestartPolicy { behavior.restartPolicy }
 
     func start() async throws {
+        let life = starts.withLock { starts in
+            starts += 1
+            return starts
+        }
         try await Task.sleep(for: behavior.startTime)
         if behavior.failsToStart { throw DemoError.startFailed(name) }
-        let crashesAfter = behavior.crashesAfter
+        let restarts = behavior.restartPolicy != .never
+        let crashesAfter = restarts && life > 1 ? nil : behavior.crashesAfter
         let name = name
         try addTask {
             // The service's work (a health check, a consumer, an accept loop): idle ticks here.

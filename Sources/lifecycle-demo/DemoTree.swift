@@ -27,6 +27,8 @@ func makeDemoTree(options: DemoOptions) -> DemoTree {
         behavior.failsToStart = options.fail == name
         if options.crash == name {
             behavior.crashesAfter = .milliseconds(Int.random(in: 300...600, using: &random))
+            // Crashes in its first life only, so the restart is seen to succeed.
+            if options.restart { behavior.restartPolicy = .onFailure(backoff: .constant(.milliseconds(200))) }
         }
         if options.slowStop == name {
             behavior.hangsInStop = true

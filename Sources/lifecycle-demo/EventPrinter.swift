@@ -44,6 +44,11 @@ struct EventPrinter: Sendable {
         let took = record(event)
         var lines = [json ? jsonLine(event, took: took) : textLine(event, took: took)]
         let allRunning = event.isTransition && event.service == root && event.to == .running
+        if allRunning, allRunningAt != nil {
+            // The root ran before: a restart brought it back.
+            lines.append(json ? #"{"kind":"all_running_again"}"# : "all services running again after the restart")
+            return (lines, false)
+        }
         if allRunning {
             allRunningAt = event.time
             let startup = milliseconds(startup ?? .zero)
@@ -123,7 +128,8 @@ struct EventPrinter: Sendable {
         case .transition: what = "\(event.from) → \(event.to)"
         case .taskFailed: what = "background task failed"
         case .stopRequested(let cause): what = "stop requested (\(describe(cause, requester: requester)))"
-        case .restartScheduled(let attempt, let delay): what = "restart \(attempt) scheduled in \(delay)"
+        case .restartScheduled(let attempt, let delay):
+            what = "restart \(attempt) in \(milliseconds(delay)) ms: it and what depends on it restart, the rest keeps running"
         }
         if let took {
             what = pad(what, 22) + " \(pad("\(milliseconds(took))", 4, right: true)) ms"

@@ -72,6 +72,20 @@ struct DemoTests {
         #expect(order(of: "stopping → stopped", in: lines).count == 6)
     }
 
+    @Test func withRestartTheCrashedServiceAndItsDependentsRestartAndTheRestKeepsRunning() async throws {
+        let demo = try DemoProcess(["--seed", "3", "--crash", "cache", "--restart", "--duration", "0.5"])
+        #expect(try await demo.exitCode() == 0)
+        let lines = demo.lines
+        let crash = try #require(lines.firstIndex { $0.contains("cache") && $0.contains("restart 1 in") })
+        let again = try #require(lines.firstIndex { $0.contains("all services running again") })
+        let restart = Array(lines[crash..<again])
+        #expect(order(of: "running → stopping", in: restart) == ["worker", "cache"])
+        #expect(order(of: "stopped → starting", in: restart) == ["cache", "worker"])
+        // database, queue, http and config do not depend on cache: they kept running.
+        #expect(!restart.contains { line in ["database", "queue", "http", "config"].contains { line.contains($0) } })
+        #expect(order(of: "stopping → stopped", in: lines).count == 6 + 2)
+    }
+
     @Test func durationStopsByItself() async throws {
         let demo = try DemoProcess(["--seed", "6", "--duration", "0.3", "--json"])
         #expect(try await demo.exitCode() == 0)
