@@ -28,8 +28,12 @@ extension Coordinator {
 
     /// A background task of `id` failed while it runs: restarts it when its policy and the window
     /// allow, and says so; `false` when the trees must fail instead (DESIGN §4).
+    ///
+    /// Restarts may overlap (a service restarted by one fails again while another is still
+    /// starting others): each takes every member that runs, and the machines decide which one
+    /// starts a member again, so no member is stopped or started twice.
     func restartIfAllowed(_ id: ServiceID, after error: any Error) -> Bool {
-        guard restartOf[id] == nil, let entry = held[id], entry.machine.isRestartable,
+        guard let entry = held[id], entry.machine.isRestartable,
             let runner = runnersHolding(id).first
         else { return false }
         let decision = restartHistories[id, default: RestartPlan.History()]
@@ -37,7 +41,6 @@ extension Coordinator {
         guard case .restart(let attempt, let delay) = decision else { return false }
         emitRestartScheduled(of: id, attempt: attempt, delay: delay)
         let members = RestartPlan.members(restarting: id, dependencies: heldDependencies())
-            .filter { restartOf[$0] == nil }
         let number = nextNumber()
         let restart = Restart(members: members, runner: runner, error: error, firstDelay: delay)
         for member in members { restartOf[member] = number }
@@ -95,7 +98,10 @@ extension Coordinator {
             guard let (member, error, canRetry) = await startMembers(of: restart, from: &next) else {
                 return finish(number)
             }
-            guard canRetry, !Task.isCancelled, let entry = held[member], let runner = runnersHolding(member).first
+            // Cancelled (an escalation, or a tree letting a member go): the trees learn the failure
+            // that began the restart, not the cancellation.
+            if Task.isCancelled { return giveUp(number, error: restart.error) }
+            guard canRetry, let entry = held[member], let runner = runnersHolding(member).first
             else { return giveUp(number, error: error) }
             let decision = restartHistories[member, default: RestartPlan.History()]
                 .failed(at: runner.clock.elapsed(), policy: entry.node.restartPolicy)
@@ -182,8 +188,9 @@ extension Coordinator {
         finish(number)
         var failed: Set<ObjectIdentifier> = []
         for member in down {
+            // A tree already stopping (an escalation) keeps the cause it has: its stop lets the members go.
             for runner in runnersHolding(member) where failed.insert(ObjectIdentifier(runner)).inserted {
-                runner.fail(error)
+                if !runner.isStopRequested { runner.fail(error) }
             }
         }
     }

@@ -121,6 +121,9 @@ extension ServiceRunner {
         return errors
     }
 
+    /// Whether a stop was requested (or the tree failed).
+    var isStopRequested: Bool { state.withLock { $0.machine.stopCause != nil } }
+
     /// The failure recorded for the tree (a background task's error), if any; `withRunning` throws it
     /// as `run()` does.
     var failure: (any Error)? { state.withLock { $0.machine.failure } }

@@ -52,13 +52,12 @@ private func transcriptLines(_ events: [LifecycleEvent]) -> [String] { lines(eve
         #expect(
             Array(log.lines.drop { $0 != "crash" })
                 == ["crash", "stop root", "stop api", "stop cache", "start cache", "start api", "start root"])
-        #expect(events.restarts == ["cache 1"])
-        // The restarted service's new background task works, and the tree never stopped waiting.
-        #expect(!waiting.isCancelled)
+        #expect(await eventually { events.restarts == ["cache 1"] })
         try await runner.stop()
         try await waiting.value
         #expect(other.starts == 1 && other.stops == 1)
         #expect(cache.starts == 2 && cache.stops == 2)
+        #expect(await eventually { events.lines.filter { $0.hasPrefix("cache:") }.count == 8 })
         let cacheLines = events.lines.filter { $0.hasPrefix("cache:") }
         #expect(
             cacheLines == [
@@ -109,7 +108,7 @@ private func transcriptLines(_ events: [LifecycleEvent]) -> [String] { lines(eve
         }
         cache.crash()  // a third failure within the minute
         await #expect(throws: Boom(name: "cache")) { try await running.value }
-        #expect(events.restarts == ["cache 1", "cache 2"])
+        #expect(await eventually { events.restarts == ["cache 1", "cache 2"] })
         #expect(cache.state == .stopped && root.state == .stopped)
         #expect(cache.starts == cache.stops)
     }
@@ -208,6 +207,7 @@ private func transcriptLines(_ events: [LifecycleEvent]) -> [String] { lines(eve
         #expect(database.starts == 2 && left.starts == 2 && right.starts == 2)
         // Both trees saw the restart of the shared service.
         for events in [firstEvents, secondEvents] {
+            #expect(await eventually { events.lines.contains("database: stopped → starting") })
             #expect(events.restarts == ["database 1"])
             #expect(events.lines.filter { $0 == "database: stopped → starting" }.count == 1)
         }
@@ -254,7 +254,8 @@ private func transcriptLines(_ events: [LifecycleEvent]) -> [String] { lines(eve
         #expect(await eventually { database.starts == 2 })
         runner.requestStop()
         runner.escalate(signal: 2)
-        _ = try? await running.value
+        // A clean, if hurried, stop: the restart's failure is not the tree's.
+        try await running.value
         #expect(api.stops == 1)
         #expect(database.state == .failed)
         hang.open()
