@@ -129,7 +129,9 @@ struct EventPrinter: Sendable {
         case .taskFailed: what = "background task failed"
         case .stopRequested(let cause): what = "stop requested (\(describe(cause, requester: requester)))"
         case .restartScheduled(let attempt, let delay):
-            what = "restart \(attempt) in \(milliseconds(delay)) ms: it and what depends on it restart, the rest keeps running"
+            what =
+                "restart \(attempt) in \(milliseconds(delay)) ms: "
+                + "it and what depends on it restart, the rest keeps running"
         }
         if let took {
             what = pad(what, 22) + " \(pad("\(milliseconds(took))", 4, right: true)) ms"
