@@ -45,9 +45,13 @@ final class HostedRun: Sendable {
     ///
     /// Detached, so that no task-local of the caller reaches it: an outer `ServiceGroup`'s
     /// graceful-shutdown manager would shut it down out of order (DESIGN §14). The group handles no
-    /// signals, and `logger` is bound as the task-local logger for everything the service does.
+    /// signals, and `logger` is bound as the task-local logger for everything the service does. A
+    /// `run()` that returns ends the group without an error of the group's own, so what ``monitor()``
+    /// reports says "returned" rather than the group's "finished unexpectedly".
     func launch(_ service: any ServiceLifecycle.Service, logger: Logger, readiness: HostedService.Readiness) {
-        let group = ServiceGroup(configuration: .init(services: [.init(service: service)], logger: logger))
+        let hosted = ServiceGroupConfiguration.ServiceConfiguration(
+            service: service, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: name)
+        let group = ServiceGroup(configuration: .init(services: [hosted], logger: logger))
         let task = Task.detached { [self] () -> Outcome in
             var failure: (any Error)?
             do {
