@@ -36,11 +36,15 @@ struct ServiceCensus: Sendable {
         case (.starting, .running):
             measurements.append(.started(service: name, succeeded: true, took: took))
         case (.starting, .failed):
-            measurements += [.started(service: name, succeeded: false, took: took), .failed(service: name, phase: "start")]
+            measurements += [
+                .started(service: name, succeeded: false, took: took), .failed(service: name, phase: "start"),
+            ]
         case (.stopping, .stopped):
             measurements.append(.stopped(service: name, succeeded: true, took: took))
         case (.stopping, .failed):
-            measurements += [.stopped(service: name, succeeded: false, took: took), .failed(service: name, phase: "stop")]
+            measurements += [
+                .stopped(service: name, succeeded: false, took: took), .failed(service: name, phase: "stop"),
+            ]
         default:
             // `running → stopping` only opens the stop being timed; the table allows no other move.
             break

@@ -40,7 +40,8 @@ public final class HostedService: Lifecycle.Service {
     public let gracefulShutdownTimeout: Duration
 
     private let logger: Logger
-    private let makeService: @Sendable (_ ready: @escaping @Sendable () -> Void) async throws -> any ServiceLifecycle.Service
+    private let makeService:
+        @Sendable (_ ready: @escaping @Sendable () -> Void) async throws -> any ServiceLifecycle.Service
     /// The run of the current (or last) start; replaced on every start.
     private let current = Mutex<HostedRun?>(nil)
 
@@ -63,7 +64,8 @@ public final class HostedService: Lifecycle.Service {
         startTimeout: Duration = .seconds(60),
         gracefulShutdownTimeout: Duration = .seconds(10),
         logger: Logger = .current,
-        makeService: @escaping @Sendable (_ ready: @escaping @Sendable () -> Void) async throws
+        makeService:
+            @escaping @Sendable (_ ready: @escaping @Sendable () -> Void) async throws
             -> any ServiceLifecycle.Service
     ) {
         self.name = name
