@@ -57,6 +57,13 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
     /// What it should be.
     public let expected: String
 
+    /// An error about `variable`, whose `value` is not `expected`.
+    public init(variable: String, value: String, expected: String) {
+        self.variable = variable
+        self.value = value
+        self.expected = expected
+    }
+
     /// `PORT="http" is not usable: expected a port number from 0 to 65535`.
     public var description: String { "\(variable)=\"\(value)\" is not usable: expected \(expected)" }
 }
