@@ -34,6 +34,18 @@ struct SilentService: ServiceLifecycle.Service {
     }
 }
 
+/// A swift-service-lifecycle service that says it is ready, ignores its graceful shutdown, and ends
+/// only when cancelled.
+struct StubbornService: ServiceLifecycle.Service {
+    let ready: @Sendable () -> Void
+    let journal: Journal
+    func run() async throws {
+        ready()
+        while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
+        journal.append("stubborn cancelled")
+    }
+}
+
 @Suite(.timeLimit(.minutes(1)))
 struct HostedServiceTests {
     let journal = Journal()
@@ -177,5 +189,29 @@ struct HostedServiceTests {
     @Test func aMakeServiceThatThrowsFailsTheStart() async throws {
         let http = HostedService("http") { _ in throw Boom() }
         await #expect(throws: Boom.self) { try await withRunning(http) { _ in } }
+    }
+
+    @Test func aServiceIgnoringItsShutdownIsCancelledAfterTheGracefulShutdownTimeout() async throws {
+        let database = Recorded("database", journal: journal)
+        let http = HostedService("stubborn", dependencies: [database], gracefulShutdownTimeout: .milliseconds(100)) {
+            [journal] ready in StubbornService(ready: ready, journal: journal)
+        }
+        let runner = ServiceRunner(http, signals: Signals.none)
+        try await runner.start()
+        await #expect(throws: LifecycleError.stopTimedOut(http.serviceID, after: .milliseconds(100))) {
+            try await runner.stop()
+        }
+        try await eventually { journal.all.contains("stubborn cancelled") }
+        #expect(journal.all.contains("database stopped"))
+        #expect(http.state == .failed)
+    }
+
+    @Test func aReadyCalledInsideMakeServiceCountsAndStopStillShutsDown() async throws {
+        let http = HostedService("eager") { [journal] ready in
+            ready()
+            return SilentService(journal: journal)
+        }
+        try await withRunning(http) { _ in }
+        #expect(journal.all == ["silent run", "silent shut down"])
     }
 }

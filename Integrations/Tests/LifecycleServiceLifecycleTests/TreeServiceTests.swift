@@ -2,6 +2,7 @@ import Lifecycle
 import LifecycleServiceLifecycle
 import Logging
 import ServiceLifecycle
+import ServiceLifecycleTestKit
 import Testing
 
 @Suite(.timeLimit(.minutes(1)))
@@ -87,6 +88,21 @@ struct TreeServiceTests {
         try await run.value
         #expect(journal.all.isEmpty)  // root never started
         #expect(root.state == .idle)
+    }
+
+    @Test func aShutdownTriggeredBeforeRunStillStartsNothingOrStopsItAndReturns() async throws {
+        let worker = tree()
+        try await testGracefulShutdown { trigger in
+            trigger.triggerGracefulShutdown()
+            try await TreeService(worker).run()
+        }
+        #expect(worker.state != .running)
+        #expect(servers.all.allSatisfy { $0.isShuttingDown })
+        // Whatever started was stopped, in order.
+        let entries = journal.all
+        if let databaseStopped = entries.firstIndex(of: "database stopped") {
+            #expect(entries.firstIndex(of: "http run returned").map { $0 < databaseStopped } ?? true)
+        }
     }
 
     @Test func itsDescriptionIsTheRootsName() {

@@ -21,7 +21,8 @@ enum HTTPService {
                 onServerRunning: { channel in
                     let bound = channel.localAddress?.port
                     port.set(bound)
-                    logger.info("listening", metadata: ["http.host": "\(settings.host)", "http.port": "\(bound ?? -1)"])
+                    logger.info(
+                        "listening", metadata: ["http.host": "\(settings.host)", "http.port": "\(bound ?? -1)"])
                     ready()
                 },
                 logger: logger

@@ -18,7 +18,8 @@ public struct JSONLogHandler: LogHandler {
 
     /// A handler for `label` writing lines to standard output, or to `write`.
     public init(
-        label: String, level: Logger.Level = .info, write: @escaping @Sendable (String) -> Void = JSONLogHandler.standardOutput
+        label: String, level: Logger.Level = .info,
+        write: @escaping @Sendable (String) -> Void = JSONLogHandler.standardOutput
     ) {
         self.label = label
         self.logLevel = level

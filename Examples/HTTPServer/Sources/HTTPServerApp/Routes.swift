@@ -41,7 +41,8 @@ struct Routes: Sendable {
             let body = try await request.body.collect(upTo: 64 * 1024)
             let text = String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines)
             guard !text.isEmpty else { throw HTTPError(.badRequest, message: "a note needs some text") }
-            let rows = try await database.query("INSERT INTO notes (text) VALUES (?) RETURNING id, text, words", [.text(text)])
+            let rows = try await database.query(
+                "INSERT INTO notes (text) VALUES (?) RETURNING id, text, words", [.text(text)])
             guard let note = rows.first.flatMap(Note.init(row:)) else { throw HTTPError(.internalServerError) }
             cache.invalidate()
             jobs.enqueueWordCount(of: note.id)

@@ -67,7 +67,10 @@ struct ServerTests {
             return try JSONDecoder().decode(Note.self, from: Data(fetched.body.utf8)).words == 3
         }
         let list = try await server.client.get("/notes")
-        #expect(try JSONDecoder().decode([Note].self, from: Data(list.body.utf8)) == [Note(id: note.id, text: note.text, words: 3)])
+        #expect(
+            try JSONDecoder().decode([Note].self, from: Data(list.body.utf8)) == [
+                Note(id: note.id, text: note.text, words: 3)
+            ])
         #expect(try await server.client.get("/notes/9999").status == 404)
         #expect(try await server.client.post("/notes", body: "  ").status == 400)
         try await server.stop()

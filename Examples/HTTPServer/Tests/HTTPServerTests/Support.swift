@@ -4,7 +4,7 @@ import Lifecycle
 import Synchronization
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// A real HTTP request to 127.0.0.1, on a new connection each time.
