@@ -44,10 +44,9 @@ public final class App: Service {
     /// The stages, in start order.
     public var dependencies: Dependencies { [config, database, Parallel(cache, jobs), http, worker] }
 
-    /// Room for the shutdown grace on top of the default.
-    public var gracefulShutdownTimeout: Duration {
-        (try? config.settings.shutdownGrace).map { $0 + .seconds(5) } ?? .seconds(10)
-    }
+    /// The shutdown grace and 5 s more: the runner reads it when the tree starts, before `config`
+    /// runs, so it comes from the environment given to ``init(environment:logger:registry:slowWork:)``.
+    public let gracefulShutdownTimeout: Duration
 
     /// The server, configured by `environment`, logging to `logger`, its metrics in `registry`.
     ///
@@ -59,6 +58,9 @@ public final class App: Service {
         slowWork: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }
     ) {
         let factory = PrometheusMetricsFactory(registry: registry)
+        // A bad value fails `config`'s start with its message; here it only sizes the timeout.
+        let grace = (try? Settings(environment: environment))?.shutdownGrace ?? Settings().shutdownGrace
+        gracefulShutdownTimeout = grace + .seconds(5)
         self.logger = logger
         self.registry = registry
         config = ConfigService(environment: environment)

@@ -114,6 +114,26 @@ struct ServerTests {
         #expect(app.database.state == .idle)
     }
 
+    @Test func theAppsStopTimeoutCoversAShutdownGraceLongerThanTheDefault() {
+        let silent = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        #expect(
+            App(environment: ["SHUTDOWN_GRACE_SECONDS": "30"], logger: silent).gracefulShutdownTimeout == .seconds(35))
+        #expect(App(environment: [:], logger: silent).gracefulShutdownTimeout == .seconds(7))
+    }
+
+    @Test(arguments: [
+        ("PORT", "65536"), ("PORT", "-1"), ("SHUTDOWN_GRACE_SECONDS", "soon"), ("SHUTDOWN_GRACE_SECONDS", "-1"),
+        ("WORKER_INTERVAL_SECONDS", "0"), ("DATABASE_PATH", ""),
+    ])
+    func unusableSettingsAreRefusedByName(variable: String, value: String) {
+        #expect {
+            try Settings(environment: [variable: value])
+        } throws: { error in
+            (error as? ConfigError)?.variable == variable
+                && "\(error)".hasPrefix("\(variable)=\"\(value)\" is not usable")
+        }
+    }
+
     @Test func aStopRequestTurnsReadinessFalseAndARequestInFlightCompletesBeforeHTTPStops() async throws {
         let began = Gate()
         let release = Gate()
