@@ -140,3 +140,14 @@ func eventually(_ condition: @Sendable () -> Bool) async throws {
 
 struct Timeout: Error {}
 struct Boom: Error, Equatable {}
+
+/// An observer that notes when a stop was requested.
+final class StopWatcher: LifecycleObserver {
+    private let seen = Mutex(false)
+    var isStopRequested: Bool { seen.withLock { $0 } }
+    func observe(_ events: AsyncStream<LifecycleEvent>) async {
+        for await event in events where event.stopCause != nil {
+            seen.withLock { $0 = true }
+        }
+    }
+}

@@ -80,10 +80,12 @@ struct TreeServiceTests {
         let startHeld = Gate()
         let slow = ClosureService(name: "slow", start: { await startHeld.wait() })
         let root = Recorded("root", journal: journal, dependencies: [slow])
-        let group = ServiceGroup(services: [TreeService(root)], logger: logger)
+        let watcher = StopWatcher()
+        let group = ServiceGroup(services: [TreeService(root, observers: [watcher])], logger: logger)
         let run = Task { try await group.run() }
         try await eventually { slow.state == .starting }
         await group.triggerGracefulShutdown()
+        try await eventually { watcher.isStopRequested }  // the group's shutdown reached the tree
         startHeld.open()
         try await run.value
         #expect(journal.all.isEmpty)  // root never started
