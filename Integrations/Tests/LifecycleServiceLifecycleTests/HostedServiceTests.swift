@@ -1,6 +1,7 @@
 import Lifecycle
 import LifecycleServiceLifecycle
 import ServiceLifecycle
+import Synchronization
 import Testing
 
 /// A swift-service-lifecycle service whose `run()` throws at once.
@@ -214,4 +215,36 @@ struct HostedServiceTests {
         try await withRunning(http) { _ in }
         #expect(journal.all == ["silent run", "silent shut down"])
     }
+
+    @Test func aReadyCallbackKeptFromAnEarlierStartDoesNotMakeALaterStartReady() async throws {
+        let kept = KeptCallback()
+        let http = HostedService("http", startTimeout: .milliseconds(200)) { [journal] ready in
+            guard kept.keep(ready) else { return SilentService(journal: journal) }  // later starts: never ready
+            return FakeServer("http", journal: journal, ready: ready)
+        }
+        let first = ServiceRunner(http, signals: Signals.none)
+        try await first.start()
+        try await first.stop()
+        let second = ServiceRunner(http, signals: Signals.none)
+        let start = Task { try await second.start() }
+        try await eventually { journal.all.contains("silent run") }
+        kept.call()  // the first start's callback, called during the second start
+        await #expect(throws: LifecycleError.startTimedOut(http.serviceID, after: .milliseconds(200))) {
+            try await start.value
+        }
+    }
+}
+
+/// The ready callback of the first start, kept to be called later.
+final class KeptCallback: Sendable {
+    private let callback = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Keeps `ready` if none is kept yet; whether it did.
+    func keep(_ ready: @escaping @Sendable () -> Void) -> Bool {
+        callback.withLock { kept in
+            guard kept == nil else { return false }
+            kept = ready
+            return true
+        }
+    }
+    func call() { callback.withLock { $0 }?() }
 }
