@@ -1,0 +1,32 @@
+import Hummingbird
+import Lifecycle
+import LifecycleServiceLifecycle
+import Logging
+
+/// The HTTP server: a Hummingbird `Application` hosted by Lifecycle, ready once it listens.
+enum HTTPService {
+    /// A `HostedService` that builds a fresh `Application` on each start, on the settings' address.
+    ///
+    /// `port` receives the port it listens on (useful with `PORT=0`).
+    static func make(
+        config: ConfigService, routes: Routes, port: BoundPort, logger: Logger
+    ) -> HostedService {
+        HostedService("http", gracefulShutdownTimeout: .seconds(30), logger: logger) { ready in
+            let settings = try config.settings
+            let router = Router()  // built here: a Router is not Sendable
+            routes.register(on: router)
+            return Application(
+                router: router,
+                configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
+                onServerRunning: { channel in
+                    let bound = channel.localAddress?.port
+                    port.set(bound)
+                    logger.info(
+                        "listening", metadata: ["http.host": "\(settings.host)", "http.port": "\(bound ?? -1)"])
+                    ready()
+                },
+                logger: logger
+            )
+        }
+    }
+}
