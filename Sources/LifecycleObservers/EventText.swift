@@ -31,15 +31,21 @@ enum EventText {
         case .transition: "\(event.from) → \(event.to)"
         case .taskFailed: "background task failed (while \(event.to))"
         case .stopRequested(let cause): "stop requested (\(cause))"
+        case .shutdownStalled(let stopping):
+            "shutdown stalled, still stopping: \(stopping.map(\.name).joined(separator: ", "))"
+        case .draining: "draining"
         }
     }
 
-    /// The name of an event's kind as logs write it: `transition`, `taskFailed`, `stopRequested`.
+    /// The name of an event's kind as logs write it: `transition`, `taskFailed`, `stopRequested`,
+    /// `shutdownStalled`, `draining`.
     static func kindName(_ kind: LifecycleEvent.Kind) -> String {
         switch kind {
         case .transition: "transition"
         case .taskFailed: "taskFailed"
         case .stopRequested: "stopRequested"
+        case .shutdownStalled: "shutdownStalled"
+        case .draining: "draining"
         }
     }
 

@@ -10,7 +10,8 @@
 /// | `to`      | string          | the state after; equal to `from` for non-transitions            |
 /// | `error`   | string or null  | the error's description, on a failure                           |
 /// | `cause`   | string or null  | why a stop was requested: `requested`, `signal 15`, …           |
-/// | `kind`    | string          | `transition`, `taskFailed` or `stopRequested`                   |
+/// | `kind`    | string          | `transition`, `taskFailed`, `stopRequested`, `shutdownStalled`, `draining` |
+/// | `stopping`| array           | only on `shutdownStalled`: `[{"service": name, "id": number}]`  |
 public struct JSONLifecycleRecord: Codable, Sendable, Equatable {
     /// Seconds on the runner's clock since the runner was made.
     public var time: Double
@@ -26,8 +27,25 @@ public struct JSONLifecycleRecord: Codable, Sendable, Equatable {
     public var error: String?
     /// The ``StopCause``'s description for a `stopRequested` event, or `nil`.
     public var cause: String?
-    /// `transition`, `taskFailed` or `stopRequested`.
+    /// `transition`, `taskFailed`, `stopRequested`, `shutdownStalled` or `draining`.
     public var kind: String
+    /// For a `shutdownStalled` event, the services whose `stop()` still runs; otherwise `nil` (and
+    /// the key is left out of the line).
+    public var stopping: [Stopping]?
+
+    /// One service of a stall report.
+    public struct Stopping: Codable, Sendable, Equatable {
+        /// The service's name.
+        public var service: String
+        /// The service's instance number.
+        public var id: Int
+
+        /// The entry of one service.
+        public init(_ service: ServiceID) {
+            self.service = service.name
+            id = service.number
+        }
+    }
 
     /// The record of one event.
     public init(_ event: LifecycleEvent) {
@@ -39,11 +57,12 @@ public struct JSONLifecycleRecord: Codable, Sendable, Equatable {
         error = event.error.map { String(describing: $0) }
         cause = event.stopCause?.description
         kind = EventText.kindName(event.kind)
+        if case .shutdownStalled(let services) = event.kind { stopping = services.map(Stopping.init) }
     }
 
     /// The keys of a line; every one is written, `null` when empty, so a pipeline sees a fixed shape.
     private enum CodingKeys: String, CodingKey {
-        case time, service, id, from, to, error, cause, kind
+        case time, service, id, from, to, error, cause, kind, stopping
     }
 
     /// Writes every key, with `null` for a missing error or cause.
@@ -57,6 +76,7 @@ public struct JSONLifecycleRecord: Codable, Sendable, Equatable {
         try container.encode(error, forKey: .error)
         try container.encode(cause, forKey: .cause)
         try container.encode(kind, forKey: .kind)
+        try container.encodeIfPresent(stopping, forKey: .stopping)
     }
 
     /// The service's identity, as the event carried it.
@@ -76,6 +96,7 @@ public struct JSONLifecycleRecord: Codable, Sendable, Equatable {
         case ("requested", nil) where words.count == 1: return .requested
         case ("failure", nil) where words.count == 1: return .failure
         case ("cancellation", nil) where words.count == 1: return .cancellation
+        case ("deadline", nil) where words.count == 1: return .deadline
         case ("signal", let number?): return .signal(number)
         case ("escalation", let number?): return .escalation(number)
         default: return nil
@@ -88,6 +109,9 @@ public struct JSONLifecycleRecord: Codable, Sendable, Equatable {
         case "transition": return .transition
         case "taskFailed": return .taskFailed
         case "stopRequested": return stopCause.map { .stopRequested($0) }
+        case "shutdownStalled":
+            return stopping.map { .shutdownStalled(stopping: $0.map { ServiceID(name: $0.service, number: $0.id) }) }
+        case "draining": return .draining
         default: return nil
         }
     }

@@ -123,6 +123,9 @@ struct EventPrinter: Sendable {
         case .transition: what = "\(event.from) → \(event.to)"
         case .taskFailed: what = "background task failed"
         case .stopRequested(let cause): what = "stop requested (\(describe(cause, requester: requester)))"
+        case .shutdownStalled(let stopping):
+            what = "shutdown stalled, still stopping: \(stopping.map(\.name).joined(separator: ", "))"
+        case .draining: what = "draining: stop taking new work, finish what is in flight"
         }
         if let took {
             what = pad(what, 22) + " \(pad("\(milliseconds(took))", 4, right: true)) ms"
@@ -139,6 +142,8 @@ struct EventPrinter: Sendable {
         case .transition: kind = "transition"
         case .taskFailed: kind = "task_failed"
         case .stopRequested: kind = "stop_requested"
+        case .shutdownStalled: kind = "shutdown_stalled"
+        case .draining: kind = "draining"
         }
         let fields = [
             #""time":\#(Double(milliseconds(event.time)) / 1000)"#,
@@ -176,6 +181,7 @@ func describe(_ cause: StopCause, requester: String) -> String {
     case .requested: return requester
     case .failure: return "failure"
     case .cancellation: return "cancellation"
+    case .deadline: return "90 % of --deadline passed: escalating, stops are cancelled"
     }
 }
 
