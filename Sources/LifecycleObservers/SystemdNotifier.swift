@@ -24,7 +24,8 @@ import Foundation
 ///
 /// `NOTIFY_SOCKET` may be a path (`/run/systemd/notify`) or an abstract name (`@name`). When it is
 /// unset, empty or of another kind, nothing is sent at all and the notifier only consumes the events.
-/// A message that cannot be sent is dropped and counted in ``failedMessages``; it never stops the tree.
+/// A message that cannot be sent at once (no listener, a full queue) is dropped and counted in
+/// ``failedMessages``: sending never blocks and never stops the tree.
 /// The notifier needs no dependency: it writes the datagrams itself.
 public struct SystemdNotifier: LifecycleObserver {
     /// Where the messages go: the socket address, or `nil` for nowhere.
@@ -125,6 +126,13 @@ public struct SystemdNotifier: LifecycleObserver {
     }
 }
 
+#if os(Linux)
+    /// No `SIGPIPE` for a send to a socket whose listener left.
+    private let noSignal = Int32(MSG_NOSIGNAL)
+#else
+    private let noSignal: Int32 = 0
+#endif
+
 /// A `NOTIFY_SOCKET` address: a path, or an abstract name (`@name`, a leading NUL on the wire).
 struct SocketAddress: Sendable, Equatable {
     /// The bytes of `sun_path`, a leading NUL for an abstract name, no trailing NUL.
@@ -169,7 +177,11 @@ struct SocketAddress: Sendable, Equatable {
         let sent = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
                 bytes.withUnsafeBytes { payload in
-                    sendto(descriptor, payload.baseAddress, payload.count, 0, socketAddress, socklen_t(length))
+                    // Never blocks: a listener that does not read (a full queue) costs a dropped
+                    // message, never a thread of the observer's pool.
+                    sendto(
+                        descriptor, payload.baseAddress, payload.count, Int32(MSG_DONTWAIT) | noSignal, socketAddress,
+                        socklen_t(length))
                 }
             }
         }
