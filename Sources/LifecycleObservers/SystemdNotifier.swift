@@ -60,18 +60,21 @@ public struct SystemdNotifier: LifecycleObserver {
         var hasStopped = false
         for await event in events {
             guard address != nil else { continue }
+            let isRootTransition = event.service == root && event.isTransition
+            // The pings end, and have ended, before STOPPING=1 or the root's next state is sent.
+            if let running = watchdog, event.stopCause != nil || (isRootTransition && event.to != .running) {
+                running.cancel()
+                await running.value
+                watchdog = nil
+            }
             for message in messages(for: event, hasStopped: &hasStopped) { send(message) }
-            guard event.service == root, event.isTransition else { continue }
-            if event.to == .running, watchdog == nil, let interval = watchdogInterval {
+            if isRootTransition, event.to == .running, !hasStopped, watchdog == nil, let interval = watchdogInterval {
                 watchdog = Task { [self] in
                     while !Task.isCancelled {
                         send("WATCHDOG=1")
                         try? await Task.sleep(for: interval)
                     }
                 }
-            } else if event.to != .running {
-                watchdog?.cancel()
-                watchdog = nil
             }
         }
         watchdog?.cancel()
