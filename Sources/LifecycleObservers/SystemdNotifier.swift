@@ -101,7 +101,9 @@ public struct SystemdNotifier: LifecycleObserver {
         case .draining:
             return ["STATUS=draining"]
         case .shutdownStalled(let stopping):
-            return ["STATUS=shutdown stalled, still stopping: \(stopping.map { Self.line($0.name) }.joined(separator: ", "))"]
+            return [
+                "STATUS=shutdown stalled, still stopping: \(stopping.map { Self.line($0.name) }.joined(separator: ", "))"
+            ]
         }
     }
 

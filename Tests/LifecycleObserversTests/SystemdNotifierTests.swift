@@ -103,7 +103,9 @@ private final class Plain: Service {
         #expect(messages.contains("WATCHDOG=1"))
     }
 
-    @Test(arguments: [[:], ["NOTIFY_SOCKET": ""], ["NOTIFY_SOCKET": "vsock:2:1234"], ["NOTIFY_SOCKET": "relative/path"]])
+    @Test(arguments: [
+        [:], ["NOTIFY_SOCKET": ""], ["NOTIFY_SOCKET": "vsock:2:1234"], ["NOTIFY_SOCKET": "relative/path"],
+    ])
     func withoutAUsableNotifySocketNothingIsSentAndNothingBreaks(environment: [String: String]) async throws {
         let api = Plain("api")
         let notifier = SystemdNotifier(root: api, environment: environment)

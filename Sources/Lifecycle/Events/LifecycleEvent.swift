@@ -95,7 +95,8 @@ public struct LifecycleEvent: Sendable, CustomStringConvertible {
         case .transition: what = "\(from) → \(to)"
         case .taskFailed: what = "background task failed"
         case .stopRequested(let cause): what = "stop requested (\(cause))"
-        case .shutdownStalled(let stopping): what = "shutdown stalled, still stopping: \(stopping.map(\.name).joined(separator: ", "))"
+        case .shutdownStalled(let stopping):
+            what = "shutdown stalled, still stopping: \(stopping.map(\.name).joined(separator: ", "))"
         case .draining: what = "draining"
         }
         guard let error else { return "\(service): \(what)" }

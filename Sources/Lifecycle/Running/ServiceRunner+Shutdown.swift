@@ -37,7 +37,8 @@ extension ServiceRunner {
         hub.emit { view in
             services = view.map { view in view.members(in: .running).compactMap { view.services[$0] } } ?? []
             let rootState = view?.states[rootID] ?? root.state
-            return LifecycleEvent(service: rootID, from: rootState, to: rootState, time: clock.elapsed(), kind: .draining)
+            return LifecycleEvent(
+                service: rootID, from: rootState, to: rootState, time: clock.elapsed(), kind: .draining)
         }
         let gate = StartAttempt()
         let remaining = Locked(services.count)

@@ -81,7 +81,8 @@ public final class ServiceRunner: Sendable {
         self.init(
             service, observers: observers, signals: signals, clock: clock, coordinator: .shared,
             settings: ShutdownSettings(
-                stallReportInterval: stallReportInterval, shutdownDeadline: shutdownDeadline, drainTimeout: drainTimeout)
+                stallReportInterval: stallReportInterval, shutdownDeadline: shutdownDeadline, drainTimeout: drainTimeout
+            )
         )
     }
 

@@ -16,7 +16,8 @@ import Testing
         let clock = ManualClock()
         let gate = Gate()
         let database = ScriptedService("database")
-        let http = ScriptedService("http", dependencies: [database], stopGate: gate, gracefulShutdownTimeout: .seconds(60))
+        let http = ScriptedService(
+            "http", dependencies: [database], stopGate: gate, gracefulShutdownTimeout: .seconds(60))
         let runner = ServiceRunner(http, signals: [], clock: clock, stallReportInterval: .seconds(5))
         let events = collect(runner.events())
         try await runner.start()
@@ -39,7 +40,8 @@ import Testing
     }
 
     @Test func aQuickStopReportsNothing() async throws {
-        let runner = ServiceRunner(ProbeService("quick", log: CallLog()), signals: [], stallReportInterval: .milliseconds(1))
+        let runner = ServiceRunner(
+            ProbeService("quick", log: CallLog()), signals: [], stallReportInterval: .milliseconds(1))
         let events = collect(runner.events())
         try await runner.start()
         try await runner.stop()

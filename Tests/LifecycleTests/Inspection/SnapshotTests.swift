@@ -142,7 +142,8 @@ import Testing
 
     @Test func aBoundedSubscriberCountsItsDrops() async throws {
         let log = CallLog()
-        let root = ProbeService("root", log: log, dependencies: [Parallel((0..<10).map { ProbeService("s\($0)", log: log) })])
+        let root = ProbeService(
+            "root", log: log, dependencies: [Parallel((0..<10).map { ProbeService("s\($0)", log: log) })])
         let runner = ServiceRunner(root, signals: [])
         let (_, events) = runner.subscribe(bufferingNewest: 1)
         try await runner.start()
@@ -163,7 +164,10 @@ import Testing
         let failures = runner.failures
         #expect(failures.map(\.service) == [failsToStart.serviceID, failsToStop.serviceID])
         #expect(failures.map(\.phase) == [.start, .stop])
-        #expect(failures.map { $0.error as? ProbeError } == [ProbeError(name: "fails-to-start"), ProbeError(name: "fails-to-stop")])
+        #expect(
+            failures.map { $0.error as? ProbeError } == [
+                ProbeError(name: "fails-to-start"), ProbeError(name: "fails-to-stop"),
+            ])
         #expect(failures[0].time <= failures[1].time)
     }
 

@@ -18,7 +18,8 @@ private final class DrainingService: Service {
     let behaviour: DrainBehaviour
     let drainSawCancellation = Locked(false)
 
-    init(_ name: String, log: Locked<[String]>, dependencies: Dependencies = [], drain: DrainBehaviour = .returnAtOnce) {
+    init(_ name: String, log: Locked<[String]>, dependencies: Dependencies = [], drain: DrainBehaviour = .returnAtOnce)
+    {
         self.name = name
         self.log = log
         self.dependencies = dependencies

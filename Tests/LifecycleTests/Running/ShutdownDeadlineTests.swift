@@ -68,9 +68,11 @@ import Testing
         let log = CallLog()
         let clock = ManualClock()
         let database = ProbeService("database", log: log, stop: .untilCancelled, gracefulShutdownTimeout: .seconds(5))
-        let api = ProbeService("api", log: log, dependencies: [database], stop: .hang, gracefulShutdownTimeout: .seconds(4))
+        let api = ProbeService(
+            "api", log: log, dependencies: [database], stop: .hang, gracefulShutdownTimeout: .seconds(4))
         // Budget: 4 + 5 = 9 s ≤ 10 s; the escalation comes at 9 s.
-        let runner = ServiceRunner(api, signals: [], clock: clock, stallReportInterval: nil, shutdownDeadline: .seconds(10))
+        let runner = ServiceRunner(
+            api, signals: [], clock: clock, stallReportInterval: nil, shutdownDeadline: .seconds(10))
         let events = collect(runner.events())
         try await runner.start()
         let run = Task { try await runner.stop() }
@@ -95,7 +97,8 @@ import Testing
         let log = CallLog()
         let clock = ManualClock()
         let api = ProbeService("api", log: log, stop: .untilCancelled, gracefulShutdownTimeout: .seconds(10))
-        let runner = ServiceRunner(api, signals: [], clock: clock, stallReportInterval: nil, shutdownDeadline: .seconds(10))
+        let runner = ServiceRunner(
+            api, signals: [], clock: clock, stallReportInterval: nil, shutdownDeadline: .seconds(10))
         let run = Task { try await runner.run() }
         #expect(await eventually { api.isRunning })
         runner.requestStop()
