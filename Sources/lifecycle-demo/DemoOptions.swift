@@ -55,7 +55,8 @@ struct DemoOptions: Equatable {
           --diagram FORMAT        print the tree as a diagram (mermaid or dot) and exit
           --plan                  print the plan (the tree, its worst-case shutdown) and exit
           --deadline S            shutdownDeadline: refuse a tree that cannot stop in time, and
-                                  escalate by itself at 90 % of it once a stop began
+                                  escalate by itself at 90 % of it once a stop began (this
+                                  tree needs 50 s, plus --drain; see --plan)
           --drain S               drainTimeout: a stop first calls drain() (http stops accepting)
           --help                  this text
 

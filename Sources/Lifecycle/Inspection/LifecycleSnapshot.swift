@@ -6,8 +6,9 @@
 public struct LifecycleSnapshot: Sendable, CustomStringConvertible {
     /// The root of the tree.
     public let root: ServiceID
-    /// Every service of the tree, in the order the runner learned of them (the root first, then
-    /// the plan's start order once the tree started; services added at run time after them).
+    /// Every service of the tree, in the order the runner learned of them: the root first, then,
+    /// once the tree started, the others in the order its plan found them (breadth-first from the
+    /// root); services added at run time after them.
     public let services: [ServiceID]
     /// The state of every service of ``services``.
     public let states: [ServiceID: ServiceState]

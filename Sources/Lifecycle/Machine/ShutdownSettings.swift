@@ -34,6 +34,13 @@ struct ShutdownSettings: Sendable, Equatable {
 
     /// How long after the first stop request the stop escalates by itself; `nil` without a deadline.
     var escalationDelay: Duration? {
-        shutdownDeadline.map { $0 * Self.escalationShare }
+        shutdownDeadline.map { min($0, .practicallyNever) * Self.escalationShare }
     }
+
+    /// How long the runner sleeps for the drain, at most ``Swift/Duration/practicallyNever`` so that
+    /// no clock arithmetic overflows.
+    var drainSleep: Duration { min(drainTimeout, .practicallyNever) }
+
+    /// How long the runner sleeps between stall reports, bounded likewise; `nil` for no reports.
+    var stallSleep: Duration? { stallReportInterval.map { min($0, .practicallyNever) } }
 }

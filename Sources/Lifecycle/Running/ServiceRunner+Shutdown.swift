@@ -30,7 +30,8 @@ extension ServiceRunner {
     /// passed on the runner's clock, or when the stop escalates (it cancels the stop task); the
     /// drains still running are then cancelled and left behind.
     func drainIfAsked() async {
-        let limit = shutdown.settings.drainTimeout
+        let settings = shutdown.settings
+        let limit = settings.drainTimeout
         guard state.withLock({ $0.machine.drainsBeforeStopping(drainTimeout: limit) }) else { return }
         let clock = self.clock
         var services: [any Service] = []
@@ -57,7 +58,7 @@ extension ServiceRunner {
             }
         }
         let timer = Task {
-            do { try await clock.sleep(limit) } catch { return }  // cancelled: the drains ended first
+            do { try await clock.sleep(settings.drainSleep) } catch { return }  // cancelled: the drains ended first
             gate.finish(.timedOut)
         }
         await withTaskCancellationHandler {
@@ -73,7 +74,7 @@ extension ServiceRunner {
     /// kind `.shutdownStalled` on the root names the services whose `stop()` still runs (none: no
     /// event). Returns the reporter, to cancel when the stop is over; `nil` without an interval.
     func reportStalls() -> Task<Void, Never>? {
-        guard let interval = shutdown.settings.stallReportInterval else { return nil }
+        guard let interval = shutdown.settings.stallSleep else { return nil }
         let (clock, hub, rootID) = (self.clock, self.hub, self.rootID)
         return Task {
             while true {

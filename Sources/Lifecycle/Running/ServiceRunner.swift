@@ -113,7 +113,8 @@ public final class ServiceRunner: Sendable {
 
     deinit {
         // Reached by a runner never started, or after its tree stopped (a running tree keeps its
-        // runner alive): the streams end, if they have not already.
+        // runner alive): the streams end, if they have not already, and a deadline timer with them.
+        shutdown.stopEnded()
         hub.finish()
     }
 
