@@ -123,10 +123,18 @@ public struct ConsoleLogger: LifecycleObserver {
                 lastTransition[event.service] = event.time
             case .taskFailed:
                 parts.append(paint(EventText.what(event), Self.red))
-            case .stopRequested:
+            case .stopRequested, .draining:
                 parts.append(paint(SafeText.escaped(EventText.what(event)), Self.magenta))
             case .restartScheduled:
                 parts.append(paint(EventText.what(event), Self.yellow))
+            case .shutdownStalled(let stopping):
+                // Each with how long its stop() has run, from its `running → stopping` line.
+                let names = stopping.map { service in
+                    let name = SafeText.escaped(service.name)
+                    guard let since = lastTransition[service] else { return name }
+                    return "\(name) (for \(EventText.duration(event.time - since)))"
+                }
+                parts.append(paint("shutdown stalled, still stopping: " + names.joined(separator: ", "), Self.red))
             }
             if let error = event.error {
                 parts.append(paint("error: \(SafeText.escaped(String(describing: error)))", Self.red))

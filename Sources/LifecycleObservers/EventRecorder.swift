@@ -61,6 +61,21 @@ public final class EventRecorder: LifecycleObserver, Sendable {
         transitions(of: service.serviceID)
     }
 
+    /// The services each stall report named as still stopping, in order (DESIGN §12).
+    public var stallReports: [[ServiceID]] {
+        events.compactMap { event in
+            if case .shutdownStalled(let stopping) = event.kind { return stopping }
+            return nil
+        }
+    }
+
+    /// The causes of the stop requests recorded, in order: the first request's, then escalations
+    /// (a second signal, the shutdown deadline).
+    public var stopCauses: [StopCause] { events.compactMap(\.stopCause) }
+
+    /// Whether the tree drained before it stopped (an event of kind `.draining`).
+    public var hasDrained: Bool { events.contains { $0.kind == .draining } }
+
     /// The services in the order they entered `state`; a service entering it twice (a restart)
     /// appears twice.
     public func order(reaching state: ServiceState) -> [ServiceID] {

@@ -32,16 +32,22 @@ enum EventText {
         case .taskFailed: "background task failed (while \(event.to))"
         case .stopRequested(let cause): "stop requested (\(cause))"
         case .restartScheduled(let attempt, let delay): "restart \(attempt) scheduled in \(duration(delay))"
+        case .shutdownStalled(let stopping):
+            "shutdown stalled, still stopping: \(stopping.map(\.name).joined(separator: ", "))"
+        case .draining: "draining"
         }
     }
 
-    /// The name of an event's kind as logs write it: `transition`, `taskFailed`, `stopRequested`.
+    /// The name of an event's kind as logs write it: `transition`, `taskFailed`, `stopRequested`,
+    /// `shutdownStalled`, `draining`.
     static func kindName(_ kind: LifecycleEvent.Kind) -> String {
         switch kind {
         case .transition: "transition"
         case .taskFailed: "taskFailed"
         case .stopRequested: "stopRequested"
         case .restartScheduled: "restartScheduled"
+        case .shutdownStalled: "shutdownStalled"
+        case .draining: "draining"
         }
     }
 

@@ -10,9 +10,10 @@
 /// | `to`      | string          | the state after; equal to `from` for non-transitions            |
 /// | `error`   | string or null  | the error's description, on a failure                           |
 /// | `cause`   | string or null  | why a stop was requested: `requested`, `signal 15`, …           |
-/// | `kind`    | string          | `transition`, `taskFailed`, `stopRequested`, `restartScheduled` |
-/// | `attempt` | integer or null | which restart within the policy's window, for `restartScheduled` |
-/// | `delay`   | number or null  | seconds of backoff before that restart, for `restartScheduled`  |
+/// | `kind`    | string          | `transition`, `taskFailed`, `stopRequested`, `restartScheduled`, `shutdownStalled`, `draining` |
+/// | `attempt` | integer         | only on `restartScheduled`: which restart within the policy's window |
+/// | `delay`   | number          | only on `restartScheduled`: seconds of backoff before that restart |
+/// | `stopping`| array           | only on `shutdownStalled`: `[{"service": name, "id": number}]`  |
 public struct JSONLifecycleRecord: Codable, Sendable, Equatable {
     /// Seconds on the runner's clock since the runner was made.
     public var time: Double
@@ -28,12 +29,31 @@ public struct JSONLifecycleRecord: Codable, Sendable, Equatable {
     public var error: String?
     /// The ``StopCause``'s description for a `stopRequested` event, or `nil`.
     public var cause: String?
-    /// `transition`, `taskFailed`, `stopRequested` or `restartScheduled`.
+    /// `transition`, `taskFailed`, `stopRequested`, `restartScheduled`, `shutdownStalled` or `draining`.
     public var kind: String
-    /// Which restart within the policy's window, for `restartScheduled`; else `nil`.
+    /// For a `restartScheduled` event, which restart within the policy's window; otherwise `nil`
+    /// (and the key is left out of the line).
     public var attempt: Int?
-    /// The backoff in seconds before that restart, for `restartScheduled`; else `nil`.
+    /// For a `restartScheduled` event, the backoff in seconds before that restart; otherwise `nil`
+    /// (and the key is left out of the line).
     public var delay: Double?
+    /// For a `shutdownStalled` event, the services whose `stop()` still runs; otherwise `nil` (and
+    /// the key is left out of the line).
+    public var stopping: [Stopping]?
+
+    /// One service of a stall report.
+    public struct Stopping: Codable, Sendable, Equatable {
+        /// The service's name.
+        public var service: String
+        /// The service's instance number.
+        public var id: Int
+
+        /// The entry of one service.
+        public init(_ service: ServiceID) {
+            self.service = service.name
+            id = service.number
+        }
+    }
 
     /// The record of one event.
     public init(_ event: LifecycleEvent) {
@@ -49,26 +69,12 @@ public struct JSONLifecycleRecord: Codable, Sendable, Equatable {
             self.attempt = attempt
             self.delay = EventText.seconds(delay)
         }
+        if case .shutdownStalled(let services) = event.kind { stopping = services.map(Stopping.init) }
     }
 
     /// The keys of a line; every one is written, `null` when empty, so a pipeline sees a fixed shape.
     private enum CodingKeys: String, CodingKey {
-        case time, service, id, from, to, error, cause, kind, attempt, delay
-    }
-
-    /// Reads a line; `attempt` and `delay` may be missing (lines written before they existed).
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        time = try container.decode(Double.self, forKey: .time)
-        service = try container.decode(String.self, forKey: .service)
-        id = try container.decode(Int.self, forKey: .id)
-        from = try container.decode(String.self, forKey: .from)
-        to = try container.decode(String.self, forKey: .to)
-        error = try container.decodeIfPresent(String.self, forKey: .error)
-        cause = try container.decodeIfPresent(String.self, forKey: .cause)
-        kind = try container.decode(String.self, forKey: .kind)
-        attempt = try container.decodeIfPresent(Int.self, forKey: .attempt)
-        delay = try container.decodeIfPresent(Double.self, forKey: .delay)
+        case time, service, id, from, to, error, cause, kind, attempt, delay, stopping
     }
 
     /// Writes every key, with `null` for a missing error or cause.
@@ -82,8 +88,9 @@ public struct JSONLifecycleRecord: Codable, Sendable, Equatable {
         try container.encode(error, forKey: .error)
         try container.encode(cause, forKey: .cause)
         try container.encode(kind, forKey: .kind)
-        try container.encode(attempt, forKey: .attempt)
-        try container.encode(delay, forKey: .delay)
+        try container.encodeIfPresent(attempt, forKey: .attempt)
+        try container.encodeIfPresent(delay, forKey: .delay)
+        try container.encodeIfPresent(stopping, forKey: .stopping)
     }
 
     /// The service's identity, as the event carried it.
@@ -103,6 +110,7 @@ public struct JSONLifecycleRecord: Codable, Sendable, Equatable {
         case ("requested", nil) where words.count == 1: return .requested
         case ("failure", nil) where words.count == 1: return .failure
         case ("cancellation", nil) where words.count == 1: return .cancellation
+        case ("deadline", nil) where words.count == 1: return .deadline
         case ("signal", let number?): return .signal(number)
         case ("escalation", let number?): return .escalation(number)
         default: return nil
@@ -118,6 +126,9 @@ public struct JSONLifecycleRecord: Codable, Sendable, Equatable {
         case "restartScheduled":
             guard let attempt, let delay, delay.isFinite, delay >= 0 else { return nil }
             return .restartScheduled(attempt: attempt, delay: .nanoseconds(Int64(min(delay, 1e9) * 1e9)))
+        case "shutdownStalled":
+            return stopping.map { .shutdownStalled(stopping: $0.map { ServiceID(name: $0.service, number: $0.id) }) }
+        case "draining": return .draining
         default: return nil
         }
     }

@@ -3,10 +3,11 @@ import Foundation
 /// Writes one JSON object per event, one per line, for log pipelines.
 ///
 /// ```json
-/// {"attempt":null,"cause":null,"delay":null,"error":null,"from":"starting","id":3,"kind":"transition","service":"Database","time":0.04,"to":"running"}
+/// {"cause":null,"error":null,"from":"starting","id":3,"kind":"transition","service":"Database","time":0.04,"to":"running"}
 /// ```
 ///
-/// The keys are sorted and always present (`null` when they do not apply); ``JSONLifecycleRecord``
+/// The keys are sorted and always present (`null` when they do not apply), except `stopping`, only
+/// on a `shutdownStalled` line (the services whose `stop()` still runs); ``JSONLifecycleRecord``
 /// documents each one and parses a line back. Lines go to standard output by default, to a file
 /// descriptor, or to a closure (`JSONLinesLogger { line in … }`, given each line without its
 /// newline). A line is always one line: every control character and Unicode line break in a name

@@ -84,6 +84,18 @@ public struct TimingReport: Sendable {
         let stopped = entries.compactMap(\.stopEnded)
         shutdown = stopping.min().flatMap { first in stopped.max().map { $0 - first } }
         criticalPath = Self.criticalPath(entries, waits: root.map(Self.waits(under:)))
+        drain = Self.drain(in: events)
+    }
+
+    /// How long the drain phase lasted: from the `.draining` event to the first `running → stopping`
+    /// after it (or the last event, when the stop never began); `nil` when the tree did not drain.
+    /// Stall reports and other events that change no state are not timed.
+    public let drain: Duration?
+
+    private static func drain(in events: [LifecycleEvent]) -> Duration? {
+        guard let began = events.firstIndex(where: { $0.kind == .draining }) else { return nil }
+        let end = events[began...].first { $0.isTransition && $0.to == .stopping } ?? events.last!
+        return end.time - events[began].time
     }
 
     private static func entries(of events: [LifecycleEvent]) -> [Entry] {

@@ -31,7 +31,8 @@ extension TimingReport {
         }
         lines = lines.map { String($0.reversed().drop { $0 == " " }.reversed()) }
         lines.append(
-            "startup \(startup.map(EventText.duration) ?? "-"), shutdown \(shutdown.map(EventText.duration) ?? "-")")
+            "startup \(startup.map(EventText.duration) ?? "-"), shutdown \(shutdown.map(EventText.duration) ?? "-")"
+                + (drain.map { ", drain before it \(EventText.duration($0))" } ?? ""))
         lines.append(
             "critical path: "
                 + (criticalPath.isEmpty ? "-" : criticalPath.map { SafeText.escaped($0.name) }.joined(separator: " → "))

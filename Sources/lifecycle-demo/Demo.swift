@@ -31,9 +31,21 @@ func runDemo(arguments: [String]) async -> Int32 {
         printLine(format == "dot" ? diagram.dot() : diagram.mermaid())
         return 0
     }
-    // The default signals: SIGINT and SIGTERM stop the tree, a second one escalates.
+    // The default signals: SIGINT and SIGTERM stop the tree, a second one escalates. A stop that
+    // lasts over a second names what it waits for (`--slow-stop` shows it).
     let logger = DemoLogger(kind: options.logger)
-    let runner = ServiceRunner(tree.root, observers: logger.observers)
+    let runner = ServiceRunner(
+        tree.root, observers: logger.observers, stallReportInterval: .seconds(1), shutdownDeadline: options.deadline,
+        drainTimeout: options.drain ?? .zero)
+    if options.plan {
+        do {
+            printLine(try runner.plan().description)
+            return 0
+        } catch {
+            printError("lifecycle-demo: \(error)")
+            return 1
+        }
+    }
     let events = runner.events()
     if !options.json {
         printLine("lifecycle-demo (seed \(tree.seed)): config → database → Parallel(cache, queue) → http → worker")

@@ -26,6 +26,12 @@ struct DemoOptions: Equatable {
     /// Also log every event with the library's logger of this kind: `console` (``ConsoleLogger``,
     /// to stderr) or `json` (``JSONLinesLogger``, to stdout).
     var logger: String?
+    /// Print the plan (the tree and its worst-case shutdown) and exit.
+    var plan = false
+    /// The runner's `shutdownDeadline`: the tree must fit it, and the stop escalates at 90 % of it.
+    var deadline: Duration?
+    /// The runner's `drainTimeout`: a stop first drains (http stops accepting connections).
+    var drain: Duration?
 
     /// The longest time a flag takes, in seconds: about 31 years, far from where converting it to a
     /// `Duration` or a timer's deadline would overflow.
@@ -51,6 +57,11 @@ struct DemoOptions: Equatable {
                                   or JSONLinesLogger (json, to stdout)
           --seed N                seed of the simulated timings (default: random)
           --diagram FORMAT        print the tree as a diagram (mermaid or dot) and exit
+          --plan                  print the plan (the tree, its worst-case shutdown) and exit
+          --deadline S            shutdownDeadline: refuse a tree that cannot stop in time, and
+                                  escalate by itself at 90 % of it once a stop began (this
+                                  tree needs 50 s, plus --drain; see --plan)
+          --drain S               drainTimeout: a stop first calls drain() (http stops accepting)
           --help                  this text
 
         Times are in seconds, above 0 and at most 1000000000, kept to the millisecond (a positive
@@ -119,6 +130,9 @@ struct DemoOptions: Equatable {
                     throw UsageError("--logger needs console or json, not '\(kind)'")
                 }
                 options.logger = kind
+            case "--plan": options.plan = true
+            case "--deadline": options.deadline = try seconds()
+            case "--drain": options.drain = try seconds()
             case "--help", "-h": options.help = true
             default: throw UsageError("unknown option '\(flag)'")
             }

@@ -66,6 +66,13 @@ final class SimulatedService: Service {
         }
     }
 
+    /// Stops taking new work (`--drain`): http closes its listener and lets requests in flight
+    /// finish, which takes a moment; the others have nothing to drain.
+    func drain() async {
+        guard name == "http" else { return }
+        try? await Task.sleep(for: .milliseconds(200))
+    }
+
     func stop() async throws {
         if behavior.hangsInStop {
             // A drain that never finishes; cancellation (the timeout, or a second Ctrl-C) ends it.

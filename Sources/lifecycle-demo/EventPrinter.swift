@@ -132,6 +132,9 @@ struct EventPrinter: Sendable {
             what =
                 "restart \(attempt) in \(milliseconds(delay)) ms: "
                 + "it and what depends on it restart, the rest keeps running"
+        case .shutdownStalled(let stopping):
+            what = "shutdown stalled, still stopping: \(stopping.map(\.name).joined(separator: ", "))"
+        case .draining: what = "draining: stop taking new work, finish what is in flight"
         }
         if let took {
             what = pad(what, 22) + " \(pad("\(milliseconds(took))", 4, right: true)) ms"
@@ -149,6 +152,8 @@ struct EventPrinter: Sendable {
         case .taskFailed: kind = "task_failed"
         case .stopRequested: kind = "stop_requested"
         case .restartScheduled: kind = "restart_scheduled"
+        case .shutdownStalled: kind = "shutdown_stalled"
+        case .draining: kind = "draining"
         }
         let fields = [
             #""time":\#(Double(milliseconds(event.time)) / 1000)"#,
@@ -186,6 +191,7 @@ func describe(_ cause: StopCause, requester: String) -> String {
     case .requested: return requester
     case .failure: return "failure"
     case .cancellation: return "cancellation"
+    case .deadline: return "90 % of --deadline passed: escalating, stops are cancelled"
     }
 }
 

@@ -25,7 +25,7 @@ struct DemoRobustnessTests {
     @Test func theLoggerOptionAddsTheLibrarysJSONLinesToTheDemosOwn() async throws {
         let demo = try DemoProcess(["--seed", "1", "--duration", "0.1", "--logger", "json"])
         #expect(try await demo.exitCode() == 0)
-        let records = demo.lines.filter { $0.hasPrefix(#"{"attempt":"#) }
+        let records = demo.lines.filter { $0.hasPrefix(#"{"cause":"#) }
         #expect(records.count >= 6 * 4)
         #expect(demo.lines.contains { $0.contains("all services running") })
     }

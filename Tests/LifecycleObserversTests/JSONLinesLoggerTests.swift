@@ -7,13 +7,12 @@ import Testing
         let running = Fixture.event(Fixture.database, .starting, .running, at: 40)
         #expect(
             JSONLinesLogger.line(for: running)
-                == #"{"attempt":null,"cause":null,"delay":null,"error":null,"from":"starting","id":901,"kind":"transition","#
+                == #"{"cause":null,"error":null,"from":"starting","id":901,"kind":"transition","#
                 + #""service":"Database","time":0.04,"to":"running"}"#)
         let stop = Fixture.event(Fixture.api, .running, .running, at: 501, kind: .stopRequested(.signal(15)))
         #expect(
             JSONLinesLogger.line(for: stop)
-                == #"{"attempt":null,"cause":"signal 15","delay":null,"error":null,"from":"running","id":903,"#
-                + #""kind":"stopRequested","#
+                == #"{"cause":"signal 15","error":null,"from":"running","id":903,"kind":"stopRequested","#
                 + #""service":"API","time":0.501,"to":"running"}"#)
     }
 

@@ -9,6 +9,8 @@ extension Coordinator {
             // The root would depend on the service (its new last stage) and the service on the root.
             throw LifecycleError.dependencyCycle([runner.rootID] + path)
         }
+        // Snapshots, the drain and the shutdown status see the added services (DESIGN §12).
+        runner.track(plan.nodes, of: plan, rootDependent: runner.rootID)
         try await acquireTree(0, of: plan, for: runner)
         guard runners[ObjectIdentifier(runner)] != nil else {
             // Cannot happen: the runner's stop waits for the changes in flight. Not left running.

@@ -62,6 +62,7 @@ actor Coordinator {
     /// Plans the runner's tree and starts it; on failure everything this start began is stopped.
     func start(_ runner: ServiceRunner) async throws {
         let plan = try TreePlan(root: runner.root)
+        try runner.treePlanned(plan)  // the shutdown budget, and the services snapshots report (DESIGN §12–§13)
         runners[ObjectIdentifier(runner)] = RunningTree(runner: runner, plan: plan)
         do {
             try await acquireTree(0, of: plan, for: runner)

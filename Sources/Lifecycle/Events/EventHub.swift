@@ -51,6 +51,8 @@ final class EventHub: Sendable {
         var lastToken = 0
         var isFinished = false
         var dropped = 0
+        /// What the events said about the tree (a runner's hub has one): updated by every emit.
+        var view: TreeView?
 
         func position(of token: Int) -> Int? { subscribers.firstIndex { $0.token == token } }
     }
@@ -65,26 +67,53 @@ final class EventHub: Sendable {
     /// How long a waiting consumer sleeps after the first event arrives, so it wakes to a batch.
     static let wakeDelay = Duration.milliseconds(1)
 
-    private let state = Locked(State())
+    private let state: Locked<State>
+
+    /// A hub; a runner's keeps a ``TreeView`` of what its events said, for snapshots.
+    init(view: TreeView? = nil) {
+        state = Locked(State(view: view))
+    }
 
     /// A new stream of every event from now on; unbounded unless `bufferingNewest` is given.
     func subscribe(bufferingNewest limit: Int? = nil) -> AsyncStream<LifecycleEvent> {
-        let token: Int? = state.withLock { state in
-            if state.isFinished { return nil }
-            state.lastToken += 1
-            state.subscribers.append(Buffer(token: state.lastToken, limit: limit.map { max(1, $0) }))
-            return state.lastToken
-        }
+        let token = state.withLock { $0.register(limit: limit) }
+        return stream(for: token)
+    }
+
+    /// A snapshot of the view and a stream of every event after it, taken under the lock of
+    /// ``emit(_:)``: no event is in both, none is lost (DESIGN §12).
+    func subscribe(
+        bufferingNewest limit: Int? = nil, snapshot: (TreeView?) -> LifecycleSnapshot
+    ) -> (snapshot: LifecycleSnapshot, events: AsyncStream<LifecycleEvent>) {
+        let (taken, token) = state.withLock { state in (snapshot(state.view), state.register(limit: limit)) }
+        return (taken, stream(for: token))
+    }
+
+    /// Reads or changes the view under the lock of ``emit(_:)``.
+    func withView<Result>(_ body: (inout TreeView?) -> Result) -> Result {
+        state.withLock { body(&$0.view) }
+    }
+
+    private func stream(for token: Int?) -> AsyncStream<LifecycleEvent> {
         guard let token else { return AsyncStream { $0.finish() } }
         let subscription = Subscription(hub: self, token: token)
         return AsyncStream(unfolding: { await subscription.next() }, onCancel: { subscription.cancel() })
     }
 
-    /// Appends one event to every subscriber's buffer; when there is none, the event is not even made.
+    /// Appends one event to every subscriber's buffer and records it in the view; when there is
+    /// neither a subscriber nor a view, the event is not even made.
     func emit(_ event: @autoclosure () -> LifecycleEvent) {
+        emit { _ in event() }
+    }
+
+    /// Emits the event `make` builds from the view as it is (`nil`: nothing), all under one lock:
+    /// a stall report names exactly the services the events before it left stopping.
+    func emit(_ make: (TreeView?) -> LifecycleEvent?) {
         let toWake: [Int] = state.withLock { state in
-            guard !state.isFinished, !state.subscribers.isEmpty else { return [] }
-            let event = event()
+            guard state.view != nil || (!state.isFinished && !state.subscribers.isEmpty) else { return [] }
+            guard let event = make(state.view) else { return [] }
+            state.view?.record(event)
+            guard !state.isFinished else { return [] }
             var toWake: [Int] = []
             for index in state.subscribers.indices {
                 state.dropped += state.subscribers[index].append(event)
@@ -169,6 +198,14 @@ final class EventHub: Sendable {
 }
 
 extension EventHub.State {
+    /// Adds a subscriber; `nil` once the hub finished.
+    fileprivate mutating func register(limit: Int?) -> Int? {
+        if isFinished { return nil }
+        lastToken += 1
+        subscribers.append(EventHub.Buffer(token: lastToken, limit: limit.map { max(1, $0) }))
+        return lastToken
+    }
+
     /// Takes the subscriber's next event, or records `waiter` to be woken when there is none yet.
     fileprivate mutating func next(
         _ token: Int, waiter: CheckedContinuation<LifecycleEvent?, Never>?

@@ -10,8 +10,11 @@ public enum StopCause: Sendable, Hashable, CustomStringConvertible {
     case failure
     /// The task running the tree was cancelled.
     case cancellation
+    /// The stop reached 90 % of the runner's `shutdownDeadline`: it escalates by itself, as a second
+    /// signal would, so the process exits before the orchestrator kills it (DESIGN §13).
+    case deadline
 
-    /// `requested`, `signal 15`, `escalation 2`, `failure`, `cancellation`.
+    /// `requested`, `signal 15`, `escalation 2`, `failure`, `cancellation`, `deadline`.
     public var description: String {
         switch self {
         case .requested: "requested"
@@ -19,6 +22,7 @@ public enum StopCause: Sendable, Hashable, CustomStringConvertible {
         case .escalation(let number): "escalation \(number)"
         case .failure: "failure"
         case .cancellation: "cancellation"
+        case .deadline: "deadline"
         }
     }
 }
@@ -39,6 +43,12 @@ public struct LifecycleEvent: Sendable, CustomStringConvertible {
         /// A background task of the service failed and its ``Service/restartPolicy`` restarts it
         /// (DESIGN §10): the `attempt`-th restart within the policy's window, after `delay`.
         case restartScheduled(attempt: Int, delay: Duration)
+        /// The stop of the tree under ``LifecycleEvent/service`` has lasted longer than the runner's
+        /// `stallReportInterval`: these services' `stop()` is still running (repeated every interval).
+        case shutdownStalled(stopping: [ServiceID])
+        /// The tree under ``LifecycleEvent/service`` drains before it stops: every running service's
+        /// `drain()` was called (the runner's `drainTimeout` is above zero).
+        case draining
     }
 
     /// The service the event is about (the root, for a stop's cause).
@@ -89,6 +99,9 @@ public struct LifecycleEvent: Sendable, CustomStringConvertible {
         case .taskFailed: what = "background task failed"
         case .stopRequested(let cause): what = "stop requested (\(cause))"
         case .restartScheduled(let attempt, let delay): what = "restart \(attempt) scheduled in \(delay)"
+        case .shutdownStalled(let stopping):
+            what = "shutdown stalled, still stopping: \(stopping.map(\.name).joined(separator: ", "))"
+        case .draining: what = "draining"
         }
         guard let error else { return "\(service): \(what)" }
         return "\(service): \(what): \(error)"

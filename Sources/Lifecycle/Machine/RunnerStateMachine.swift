@@ -163,6 +163,22 @@ struct RunnerStateMachine: Sendable {
         guard phase == .running, stopCause == nil else { throw .notRunning(root) }
     }
 
+    // MARK: Orchestrators (DESIGN §13)
+
+    /// The stop task is past the start and the tree runs: whether it drains before the ordered stop.
+    /// Only with a drain timeout above zero, and never once the stop escalated (it must hurry).
+    func drainsBeforeStopping(drainTimeout: Duration) -> Bool {
+        drainTimeout > .zero && phase == .stopping && !isEscalated
+    }
+
+    /// 90 % of the shutdown deadline passed since the first stop request. Returns whether the stop
+    /// escalates now (cause ``StopCause/deadline``): not when the tree is down or escalated already.
+    mutating func deadlineReached() -> Bool {
+        guard stopCause != nil, phase != .stopped, !isEscalated else { return false }
+        isEscalated = true
+        return true
+    }
+
     // MARK: Waiting
 
     /// `wait()` was called with `token`.
@@ -197,7 +213,7 @@ struct RunnerStateMachine: Sendable {
     var isCleanStop: Bool {
         guard failure == nil, let stopCause else { return false }
         switch stopCause {
-        case .requested, .signal, .escalation: return true
+        case .requested, .signal, .escalation, .deadline: return true
         case .failure, .cancellation: return false
         }
     }

@@ -31,6 +31,10 @@ public enum LifecycleError: Error, Sendable, Equatable, CustomStringConvertible 
     case notAdded(ServiceID)
     /// `addTask` was called on a service that is neither starting nor running.
     case taskAddedWhileNotRunning(ServiceID, ServiceState)
+    /// The tree's worst-case shutdown (its longest chain of `gracefulShutdownTimeout`s, `path`, root
+    /// first, plus the runner's `drainTimeout`) is `worstCase`, longer than the runner's
+    /// `shutdownDeadline`: the orchestrator would kill the process mid-stop. Nothing was started.
+    case shutdownBudgetExceeded(path: [ServiceID], worstCase: Duration, deadline: Duration)
     /// The transition table refused a move: a defect in the lifecycle, reported instead of hidden.
     case illegalTransition(ServiceID, from: ServiceState, to: ServiceState)
 
@@ -63,6 +67,11 @@ public enum LifecycleError: Error, Sendable, Equatable, CustomStringConvertible 
             "\(id) was not added with add(_:) to this runner; only services added at run time can be removed"
         case .taskAddedWhileNotRunning(let id, let state):
             "addTask was called on \(id) while it is \(state); add background tasks from start() or while it runs"
+        case .shutdownBudgetExceeded(let path, let worstCase, let deadline):
+            "the worst-case shutdown of \(worstCase) (through \(path.map(\.name).joined(separator: " → ")), drain included) "
+                + "exceeds the shutdownDeadline of \(deadline); nothing was started. Lower the gracefulShutdownTimeout "
+                + "of the services on that chain, or raise the deadline (terminationGracePeriodSeconds, TimeoutStopSec) "
+                + "and the runner's shutdownDeadline with it"
         case .illegalTransition(let id, let from, let to):
             "\(id) cannot go from \(from) to \(to)"
         }

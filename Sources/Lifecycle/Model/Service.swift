@@ -31,6 +31,13 @@ public protocol Service: AnyObject, DependencyElement {
     func start() async throws
     /// Stops the service. Its dependencies still run; background tasks are cancelled after it returns.
     func stop() async throws
+    /// Stops taking new work while the work in flight goes on: close the listener, stop pulling jobs.
+    ///
+    /// Called only by a runner with a `drainTimeout` above zero, on every running service of its tree
+    /// concurrently, when a stop is requested and before the first `stop()`. The ordered stop begins
+    /// when every `drain()` returned or the `drainTimeout` passed (the late ones are cancelled).
+    /// Default: does nothing.
+    func drain() async
 }
 
 extension Service {
@@ -48,6 +55,8 @@ extension Service {
     public func start() async throws {}
     /// Does nothing.
     public func stop() async throws {}
+    /// Does nothing.
+    public func drain() async {}
     /// A service stands in a dependency list as a stage of its own.
     public var stageServices: [any Service] { [self] }
 

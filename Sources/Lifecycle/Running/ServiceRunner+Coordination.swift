@@ -43,7 +43,7 @@ extension ServiceRunner {
         }
         switch action {
         case .stop(let begun): begun.resume()
-        case .escalate(let escalation): perform(escalation, signal: number)
+        case .escalate(let escalation): perform(escalation, cause: .escalation(number))
         }
     }
 
@@ -55,7 +55,7 @@ extension ServiceRunner {
             _ = state.machine.escalated()
             return takeEscalation(in: &state)
         }
-        perform(escalation, signal: signal)
+        perform(escalation, cause: .escalation(signal))
     }
 
     /// Performs (or joins) the stop and returns every error the stops threw.
@@ -131,6 +131,7 @@ extension ServiceRunner {
     /// Ends the event streams and waits until every observer consumed the last event, or, after an
     /// escalation or a cancellation of the waiting task, at most ``observerGrace`` more.
     func finishEvents() async {
+        shutdown.stopEnded()
         hub.finish()
         await withTaskCancellationHandler {
             await observers.waitForAll()
@@ -183,22 +184,24 @@ extension ServiceRunner {
     /// (or wake a waiter) before it (DESIGN §6), and takes out what the request must wake.
     private func take(_ begun: RunnerStateMachine.StopBegun, in state: inout State) -> Begun {
         emit(.stopRequested(begun.cause, root: rootID, state: root.state, time: clock.elapsed()))
+        armShutdownDeadline()
         let waiters = begun.wakes.compactMap { state.waiters.removeValue(forKey: $0) }
         return Begun(
             waiters: waiters, start: begun.cancelsStart ? state.startTask : nil,
             adds: state.changes.values.filter(\.isAdd).map(\.task), result: begun.result)
     }
 
-    private func takeEscalation(in state: inout State) -> Escalation {
+    func takeEscalation(in state: inout State) -> Escalation {
         defer { state.cancelledStarts = [:] }
         return Escalation(
             stopTask: state.stopTask, startTask: state.startTask, rollbacks: Array(state.rollbacks.values),
             starts: Array(state.cancelledStarts.values), changes: state.changes.values.map(\.task))
     }
 
-    private func perform(_ escalation: Escalation, signal: Int32) {
+    /// Cancels what the escalation took; `cause` says why (a second signal, the deadline).
+    func perform(_ escalation: Escalation, cause: StopCause) {
         for rollback in escalation.rollbacks { rollback.cancel() }
-        emit(.stopRequested(.escalation(signal), root: rootID, state: root.state, time: clock.elapsed()))
+        emit(.stopRequested(cause, root: rootID, state: root.state, time: clock.elapsed()))
         escalation.stopTask?.cancel()
         escalation.startTask?.cancel()
         for change in escalation.changes { change.cancel() }
@@ -217,7 +220,10 @@ extension ServiceRunner {
             let isRunning = self.state.withLock { $0.machine.stopTaskBegan() }
             var errors: [any Error] = []
             if isRunning {
+                await self.drainIfAsked()
+                let stallReports = self.reportStalls()
                 errors = await self.coordinator.stop(self)
+                stallReports?.cancel()
                 self.state.withLock { $0.machine.stopTaskEnded() }
             }
             await self.finishEvents()

@@ -44,7 +44,10 @@ public final class ServiceRunner: Sendable {
     let clock: LifecycleClock
     /// The signals `run()` turns into a stop.
     let signals: [Int32]
-    let hub = EventHub()
+    /// The events' fan-out, and the view of the tree they make (snapshots, failures).
+    let hub: EventHub
+    /// The stall report, the shutdown deadline and the drain phase (DESIGN §12–§13).
+    let shutdown: ShutdownControl
     /// The coordinator that drives this runner's tree: `.shared`, or a test's own.
     let coordinator: Coordinator
     let observers: ObserverTracker
@@ -59,24 +62,44 @@ public final class ServiceRunner: Sendable {
     ///     or the waiting task is cancelled, they wait at most ``observerGrace`` more, and
     ///     ``observersStillConsuming`` names the ones left behind.
     ///   - signals: the signals `run()` turns into a graceful stop (a second one escalates); `[]` for none.
-    ///   - clock: the clock of `startTimeout`, `gracefulShutdownTimeout` and event times.
+    ///   - clock: the clock of `startTimeout`, `gracefulShutdownTimeout`, event times, the stall
+    ///     report, the deadline and the drain.
+    ///   - stallReportInterval: while the ordered stop has lasted longer than this, an event of kind
+    ///     ``LifecycleEvent/Kind/shutdownStalled(stopping:)`` names, every interval, the services whose
+    ///     `stop()` still runs; `nil` for none.
+    ///   - shutdownDeadline: the time the orchestrator allows between its stop signal and its kill
+    ///     (`terminationGracePeriodSeconds`, `TimeoutStopSec`). `start()` refuses a tree whose
+    ///     worst-case shutdown plus `drainTimeout` exceeds it, and at 90 % of it after the stop
+    ///     request the stop escalates by itself (cause ``StopCause/deadline``). `nil`: no deadline.
+    ///   - drainTimeout: above zero, a stop first calls `drain()` on every running service of the
+    ///     tree, concurrently, and waits for them at most this long before the ordered stop.
     public convenience init(
         _ service: any Service,
         observers: [any LifecycleObserver] = [],
         signals: [Int32] = Signals.default,
-        clock: some Clock<Duration> = ContinuousClock()
+        clock: some Clock<Duration> = ContinuousClock(),
+        stallReportInterval: Duration? = .seconds(5),
+        shutdownDeadline: Duration? = nil,
+        drainTimeout: Duration = .zero
     ) {
-        self.init(service, observers: observers, signals: signals, clock: clock, coordinator: .shared)
+        self.init(
+            service, observers: observers, signals: signals, clock: clock, coordinator: .shared,
+            settings: ShutdownSettings(
+                stallReportInterval: stallReportInterval, shutdownDeadline: shutdownDeadline, drainTimeout: drainTimeout
+            )
+        )
     }
 
     /// A runner driven by `coordinator` (tests give one their own, to look at it alone).
     init(
         _ service: any Service, observers: [any LifecycleObserver], signals: [Int32], clock: some Clock<Duration>,
-        coordinator: Coordinator
+        coordinator: Coordinator, settings: ShutdownSettings = ShutdownSettings()
     ) {
         self.coordinator = coordinator
         root = service
         rootID = ServiceTable.shared.identify(service)
+        hub = EventHub(view: TreeView(root: service, id: rootID, state: service.state))
+        shutdown = ShutdownControl(settings)
         state = Locked(State(machine: RunnerStateMachine(root: rootID)))
         self.clock = LifecycleClock(clock)
         self.signals = signals
@@ -94,7 +117,8 @@ public final class ServiceRunner: Sendable {
 
     deinit {
         // Reached by a runner never started, or after its tree stopped (a running tree keeps its
-        // runner alive): the streams end, if they have not already.
+        // runner alive): the streams end, if they have not already, and a deadline timer with them.
+        shutdown.stopEnded()
         hub.finish()
     }
 

@@ -99,7 +99,7 @@ import Testing
         let first = ServiceRunner(service, signals: [], clock: clock)
         try await first.start()
         let stop = Task { try await first.stop() }
-        await clock.waitForSleepers(1)
+        await clock.waitForSleepers(2)  // the graceful-shutdown timeout and the stall report
         clock.advance(by: .seconds(1))
         await #expect(throws: LifecycleError.stopTimedOut(service.serviceID, after: .seconds(1))) {
             try await stop.value

@@ -33,7 +33,7 @@ import Testing
         let runner = ServiceRunner(hung, signals: [], clock: clock)
         try await runner.start()
         let stop = Task { try await runner.stop() }
-        await clock.waitForSleepers(1)
+        await clock.waitForSleepers(2)  // the graceful-shutdown timeout and the stall report
         clock.advance(by: .seconds(1))
         await #expect(throws: LifecycleError.self) { try await stop.value }
         #expect([a, b, c].allSatisfy { $0.state == .stopped && $0.stopCount == 1 })

@@ -11,7 +11,7 @@ import Testing
         let runner = ServiceRunner(hung, signals: [], clock: clock)
         try await runner.start()
         let stop = Task { try await runner.stop() }
-        await clock.waitForSleepers(1)  // the graceful-shutdown timeout is armed
+        await clock.waitForSleepers(2)  // the graceful-shutdown timeout and the stall report are armed
         #expect(dependency.stopCount == 0)
         clock.advance(by: .seconds(10))
         await #expect(throws: LifecycleError.stopTimedOut(hung.serviceID, after: .seconds(10))) { try await stop.value }
