@@ -146,6 +146,23 @@ import Testing
         await #expect(throws: CancellationError.self) { try await adding.value }
     }
 
+    @Test func snapshotsIncludeAddedServices() async throws {
+        let log = CallLog()
+        let root = ProbeService("root", log: log)
+        let runner = ServiceRunner(root, signals: [])
+        try await runner.start()
+        let queue = ProbeService("queue", log: log)
+        let worker = ProbeService("worker", log: log, dependencies: [queue])
+        try await runner.add(worker)
+        let snapshot = runner.snapshot()
+        #expect(snapshot.states[worker.serviceID] == .running && snapshot.states[queue.serviceID] == .running)
+        #expect(snapshot.isReady)
+        try await runner.remove(worker)
+        #expect(runner.snapshot().states[worker.serviceID] == .stopped)
+        try await runner.stop()
+        #expect(runner.snapshot().states[root.serviceID] == .stopped)
+    }
+
     @Test func aServiceAddedTwiceIsCountedTwiceAndRemovedOnceAtATime() async throws {
         let log = CallLog()
         let runner = ServiceRunner(ProbeService("root", log: log), signals: [])
