@@ -79,7 +79,11 @@ extension InvariantChecker {
                             "stop() called while its dependent \(Transcript.escaped(dependent.debugDescription)) was \(state)"
                         )
                     }
-                    if let lives = tasks[dependent], !lives.isEmpty, dependentScript?.taskHangs != true {
+                    // The rule holds once the dependent's stop() returned; a stop abandoned at its
+                    // timeout never returns, and the lifecycle only cancels that life's tasks (it does
+                    // not wait for them), so they may still be ending.
+                    let stopAbandoned = state == .stopping && dependentScript?.stopHangs == true
+                    if let lives = tasks[dependent], !lives.isEmpty, dependentScript?.taskHangs != true, !stopAbandoned {
                         report(
                             .tasksEndBeforeDependenciesStop,
                             "stop() called while a background task of its dependent "

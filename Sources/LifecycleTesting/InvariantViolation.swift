@@ -22,6 +22,9 @@ public struct InvariantViolation: Sendable, Hashable, CustomStringConvertible {
         /// No new `start()` while the previous life has not ended (§3: starts once, stops once).
         case oneLifeAtATime
         /// A service's background tasks have ended before its dependencies' `stop()` begins (§3).
+        ///
+        /// Not required of a service whose `stop()` was abandoned at its timeout: the lifecycle then
+        /// cancels that life's tasks without waiting for them, so shutdown never waits on them.
         case tasksEndBeforeDependenciesStop
         /// A service's background tasks are cancelled only after its `stop()` returned (§3).
         case tasksCancelledAfterStop

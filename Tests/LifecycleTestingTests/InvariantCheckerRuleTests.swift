@@ -165,6 +165,19 @@ import Testing
                 .rules == [.dependentsStopFirst, .tasksEndBeforeDependenciesStop])
     }
 
+    @Test func theTasksOfAnAbandonedStopMayStillBeEndingWhenTheDependenciesStop() {
+        let log = ProbeLog()
+        let database = ProbeService("db", log: log)
+        let hungStop = ProbeService("api", log: log, dependencies: [database], stop: .hang, task: .untilCancelled)
+        let (db, api) = (database.serviceID, hungStop.serviceID)
+        let calls = Self.calls([
+            (db, 1, .start, .began), (db, 1, .start, .returned), (api, 1, .start, .began), (api, 1, .start, .returned),
+            (api, 1, .task, .began), (api, 1, .stop, .began), (db, 1, .stop, .began),
+            (api, 1, .task, .threw(cancelled: true)), (db, 1, .stop, .returned),
+        ])
+        #expect(InvariantChecker(root: hungStop).check([], calls: calls) == nil)
+    }
+
     @Test func theFailureDescriptionHoldsTheWholeTranscript() throws {
         let hostile = ServiceID(name: "evil\n  - [legalTransition] forged", number: 4242)
         var events = Self.goodEvents
