@@ -7,13 +7,16 @@ let package = Package(
     products: [
         .library(name: "Lifecycle", targets: ["Lifecycle"]),
         .library(name: "LifecycleObservers", targets: ["LifecycleObservers"]),
+        .library(name: "LifecycleTesting", targets: ["LifecycleTesting"]),
         .executable(name: "lifecycle-demo", targets: ["lifecycle-demo"]),
     ],
     targets: [
         .target(name: "Lifecycle"),
         .target(name: "LifecycleObservers", dependencies: ["Lifecycle"]),
+        .target(name: "LifecycleTesting", dependencies: ["Lifecycle"]),
         .executableTarget(name: "lifecycle-demo", dependencies: ["Lifecycle", "LifecycleObservers"]),
-        .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle"]),
+        .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle", "LifecycleTesting"]),
+        .testTarget(name: "LifecycleTestingTests", dependencies: ["LifecycleTesting", "LifecycleObservers"]),
         .testTarget(name: "LifecycleObserversTests", dependencies: ["LifecycleObservers"]),
         .testTarget(name: "LifecycleDemoTests", dependencies: ["lifecycle-demo"]),
     ],

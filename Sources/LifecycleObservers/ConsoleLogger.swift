@@ -39,6 +39,8 @@ public struct ConsoleLogger: LifecycleObserver {
     private let write: @Sendable (String) -> Void
     private let colored: Bool
     private let output: DescriptorOutput?
+    /// The root whose `→ running` gets an "all services running" line.
+    var allRunningRoot: ServiceID?
 
     /// A logger writing to standard error.
     ///
@@ -87,8 +89,12 @@ public struct ConsoleLogger: LifecycleObserver {
     /// Writes a line for each event until the stream finishes.
     public func observe(_ events: AsyncStream<LifecycleEvent>) async {
         var formatter = Formatter(colored: colored)
+        var watch = AllRunningWatch(root: allRunningRoot)
         for await event in events {
             write(formatter.line(for: event))
+            if let startup = watch.startup(after: event) {
+                write(formatter.allRunningLine(event, startup: startup, again: watch.isAgain))
+            }
         }
     }
 

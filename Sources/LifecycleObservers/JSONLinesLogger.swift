@@ -20,6 +20,8 @@ import Foundation
 public struct JSONLinesLogger: LifecycleObserver {
     private let write: @Sendable (String) -> Void
     private let output: DescriptorOutput?
+    /// The root whose `→ running` gets an `allRunning` line.
+    var allRunningRoot: ServiceID?
 
     /// A logger writing to standard output.
     public init() {
@@ -48,8 +50,10 @@ public struct JSONLinesLogger: LifecycleObserver {
     /// Writes a line for each event until the stream finishes.
     public func observe(_ events: AsyncStream<LifecycleEvent>) async {
         let encoder = Self.makeEncoder()
+        var watch = AllRunningWatch(root: allRunningRoot)
         for await event in events {
             write(Self.line(for: event, encoder: encoder))
+            if watch.startup(after: event) != nil { write(Self.allRunningLine(event, encoder: encoder)) }
         }
     }
 
@@ -59,8 +63,12 @@ public struct JSONLinesLogger: LifecycleObserver {
     }
 
     private static func line(for event: LifecycleEvent, encoder: JSONEncoder) -> String {
+        line(for: JSONLifecycleRecord(event), encoder: encoder)
+    }
+
+    static func line(for record: JSONLifecycleRecord, encoder: JSONEncoder) -> String {
         // Encoding a record of strings, numbers and nulls cannot fail; say so if it ever does.
-        guard let data = try? encoder.encode(JSONLifecycleRecord(event)) else {
+        guard let data = try? encoder.encode(record) else {
             return #"{"error":"JSONLinesLogger could not encode an event"}"#
         }
         return escapingRawControls(String(decoding: data, as: UTF8.self))
@@ -86,7 +94,7 @@ public struct JSONLinesLogger: LifecycleObserver {
         return result
     }
 
-    private static func makeEncoder() -> JSONEncoder {
+    static func makeEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder

@@ -38,6 +38,9 @@ public struct TimingReport: Sendable {
         public var stopEnded: Duration?
         /// The state its stop ended in: `stopped` or `failed`; `nil` while still stopping.
         public var stopOutcome: ServiceState?
+        /// Whether its stop was abandoned at its `gracefulShutdownTimeout` (it ended `failed` with
+        /// ``LifecycleError/stopTimedOut(_:after:)``); its ``stopDuration`` is then the timeout.
+        public var stopTimedOut = false
 
         /// How long its start took, when it both began and ended.
         public var startDuration: Duration? {
@@ -122,6 +125,7 @@ public struct TimingReport: Sendable {
             case (.stopping, _):
                 entries[at].stopEnded = event.time
                 entries[at].stopOutcome = event.to
+                if case .stopTimedOut = event.error as? LifecycleError { entries[at].stopTimedOut = true }
             default:
                 // Transitions outside the table are not timed.
                 break

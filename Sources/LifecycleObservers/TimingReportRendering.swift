@@ -1,11 +1,12 @@
 extension TimingReport {
     /// The report as a plain-text table: one row per service (start and stop durations, `*` on the
-    /// critical path, the outcome when it failed), then the totals and the critical path.
+    /// critical path, the outcome when it failed, `timed out` for a stop abandoned at its timeout),
+    /// then the totals and the critical path.
     ///
     /// ```text
     ///    service   start   stop
     /// *  Database  40.0ms  10.0ms
-    /// *  Cache     20.0ms  10.000s (failed)
+    /// *  Cache     20.0ms  10.000s (timed out)
     /// *  API       30.0ms  8.0ms
     /// startup 90.0ms, shutdown 10.018s
     /// critical path: Database → Cache → API
@@ -19,7 +20,9 @@ extension TimingReport {
             [
                 onPath.contains(entry.service) ? "*" : " ", SafeText.escaped(entry.service.name),
                 Self.cell(entry.startDuration, outcome: entry.startOutcome, success: .running),
-                Self.cell(entry.stopDuration, outcome: entry.stopOutcome, success: .stopped),
+                entry.stopTimedOut
+                    ? entry.stopDuration.map { "\(EventText.duration($0)) (timed out)" } ?? "-"
+                    : Self.cell(entry.stopDuration, outcome: entry.stopOutcome, success: .stopped),
             ]
         }
         let all = [[" ", "service", "start", "stop"]] + rows

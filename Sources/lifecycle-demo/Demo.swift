@@ -31,12 +31,17 @@ func runDemo(arguments: [String]) async -> Int32 {
         printLine(format == "dot" ? diagram.dot() : diagram.mermaid())
         return 0
     }
+    // The demo's own output is the library's: a ConsoleLogger (or, with --json, a JSONLinesLogger)
+    // on stdout that also says when every service runs, then a TimingReport at exit.
+    let root = tree.root.serviceID
+    let output = DemoOutput(json: options.json, root: root)
+    let recorder = EventRecorder()
+    let logger = DemoLogger(kind: options.logger)
     // The default signals: SIGINT and SIGTERM stop the tree, a second one escalates. A stop that
     // lasts over a second names what it waits for (`--slow-stop` shows it).
-    let logger = DemoLogger(kind: options.logger)
     let runner = ServiceRunner(
-        tree.root, observers: logger.observers, stallReportInterval: .seconds(1), shutdownDeadline: options.deadline,
-        drainTimeout: options.drain ?? .zero)
+        tree.root, observers: [output.observer, recorder] + logger.observers, stallReportInterval: .seconds(1),
+        shutdownDeadline: options.deadline, drainTimeout: options.drain ?? .zero)
     if options.plan {
         do {
             printLine(try runner.plan().description)
@@ -46,25 +51,13 @@ func runDemo(arguments: [String]) async -> Int32 {
             return 1
         }
     }
-    let events = runner.events()
     if !options.json {
-        printLine("lifecycle-demo (seed \(tree.seed)): config → database → Parallel(cache, queue) → http → worker")
+        printLine(
+            "lifecycle-demo (seed \(tree.seed)): config → database → Parallel(cache, queue) → http → worker;"
+                + " Ctrl-C stops it")
     }
-    let printing = Task {
-        var printer = EventPrinter(
-            root: tree.root.serviceID, json: options.json,
-            requester: options.duration.map { "--duration \($0) elapsed" } ?? "requested")
-        for await event in events {
-            let (lines, allRunning) = printer.lines(for: event)
-            for line in lines { printLine(line) }
-            if allRunning, let duration = options.duration {
-                Task {
-                    try await Task.sleep(for: duration)
-                    runner.requestStop()
-                }
-            }
-        }
-        return printer
+    if let duration = options.duration {
+        stop(runner, after: duration, onceRunning: root)
     }
     var failure: (any Error)?
     do {
@@ -72,18 +65,30 @@ func runDemo(arguments: [String]) async -> Int32 {
     } catch {
         failure = error
     }
-    let printer = await printing.value
-    for line in printer.summary() { printLine(line) }
-    if logger.droppedLines > 0 {
-        printError(
-            "lifecycle-demo: the \(options.logger ?? "") logger dropped \(logger.droppedLines) lines it could not write"
-        )
+    // run() returned after every observer consumed the last event: the recorder holds the whole run.
+    let report = TimingReport(recorder.events, root: tree.root)
+    printLine(options.json ? report.jsonLine() : report.table().dropLast().description)
+    let dropped = output.droppedLines + logger.droppedLines
+    if dropped > 0 {
+        printError("lifecycle-demo: the loggers dropped \(dropped) lines they could not write")
     }
     if let failure {
         printError("lifecycle-demo: the tree failed: \(failure)")
         return 1
     }
     return 0
+}
+
+/// Asks `runner` to stop `duration` after `root` first reaches `running` (`--duration`).
+private func stop(_ runner: ServiceRunner, after duration: Duration, onceRunning root: ServiceID) {
+    let events = runner.events()
+    Task {
+        for await event in events where event.isTransition && event.service == root && event.to == .running {
+            try? await Task.sleep(for: duration)
+            runner.requestStop()
+            return
+        }
+    }
 }
 
 /// Writes a line to stdout at once, in one `write`, so a parent process sees each line as it happens.

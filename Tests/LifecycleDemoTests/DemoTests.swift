@@ -13,7 +13,7 @@ struct DemoTests {
         #expect(try await demo.exitCode() == 0)
 
         let lines = demo.lines
-        #expect(lines.contains { $0.contains("stop requested (SIGTERM)") })
+        #expect(lines.contains { $0.contains("stop requested (signal 15)") })
         let stopped = order(of: "stopping → stopped", in: lines)
         #expect(stopped.count == 6)
         // worker, http, then cache and queue together (either order), database, config.
@@ -23,7 +23,10 @@ struct DemoTests {
         #expect(stopped.suffix(2) == ["database", "config"])
         let started = order(of: "starting → running", in: lines)
         #expect(started.first == "config" && started.last == "worker")
+        // The TimingReport's table: a row per service, the totals and the critical path.
         #expect(lines.contains { $0.hasPrefix("startup ") && $0.contains("shutdown ") })
+        #expect(lines.last?.hasPrefix("critical path: config → database") == true)
+        #expect(lines.filter { $0.contains(#/^[* ]  (config|database|cache|queue|http|worker) /#) }.count == 6)
     }
 
     @Test func sigintStopsCleanlyToo() async throws {
@@ -46,7 +49,7 @@ struct DemoTests {
         #expect(escalated.duration(to: clock.now) < .seconds(10))
         #expect(code == 0)
         let lines = demo.lines
-        #expect(lines.contains { $0.contains("escalating") })
+        #expect(lines.contains { $0.contains("stop requested (escalation 2)") })
         // Every started service still got its stop, config after the escalation.
         #expect(order(of: "running → stopping", in: lines).count == 6)
         #expect(lines.contains { $0.contains("config") && $0.contains("stopping → stopped") })
@@ -68,15 +71,16 @@ struct DemoTests {
         let demo = try DemoProcess(["--seed", "5", "--crash", "queue"])
         #expect(try await demo.exitCode() == 1)
         let lines = demo.lines
-        #expect(lines.contains { $0.contains("background task failed") })
+        #expect(lines.contains { $0.contains("queue  background task failed") })
+        #expect(lines.contains { $0.contains("stop requested (failure)") })
         #expect(order(of: "stopping → stopped", in: lines).count == 6)
     }
 
     @Test func withRestartTheCrashedServiceAndItsDependentsRestartAndTheRestKeepsRunning() async throws {
-        let demo = try DemoProcess(["--seed", "3", "--crash", "cache", "--restart", "--duration", "0.5"])
+        let demo = try DemoProcess(["--seed", "3", "--crash", "cache", "--restart", "--duration", "2"])
         #expect(try await demo.exitCode() == 0)
         let lines = demo.lines
-        let crash = try #require(lines.firstIndex { $0.contains("cache") && $0.contains("restart 1 in") })
+        let crash = try #require(lines.firstIndex { $0.contains("cache") && $0.contains("restart 1 scheduled in") })
         let again = try #require(lines.firstIndex { $0.contains("all services running again") })
         let restart = Array(lines[crash..<again])
         #expect(order(of: "running → stopping", in: restart) == ["worker", "cache"])
@@ -91,8 +95,10 @@ struct DemoTests {
         #expect(try await demo.exitCode() == 0)
         let lines = demo.lines
         #expect(lines.allSatisfy { $0.hasPrefix("{") && $0.hasSuffix("}") })
-        #expect(lines.contains { $0.contains(#""kind":"all_running""#) })
-        #expect(lines.last?.contains(#""kind":"summary""#) == true)
+        // The library's JSONLinesLogger lines, its allRunning line, then the TimingReport's line.
+        #expect(lines.contains { $0.contains(#""kind":"allRunning""#) })
+        #expect(lines.filter { $0.contains(#""kind":"transition""#) }.count == 6 * 4)
+        #expect(lines.last?.contains(#""kind":"timingReport""#) == true)
     }
 
     @Test(arguments: [["--bogus"], ["--fail", "nope"], ["--duration"], ["--duration", "-1"], ["--seed", "x"]])

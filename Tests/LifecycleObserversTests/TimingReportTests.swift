@@ -79,7 +79,7 @@ import Testing
             report.table() == """
                    service   start   stop
                 *  Database  40.0ms  10.0ms
-                *  Cache     20.0ms  10.000s (failed)
+                *  Cache     20.0ms  10.000s (timed out)
                 *  API       30.0ms  8.0ms
                 startup 90.0ms, shutdown 10.018s
                 critical path: Database → Cache → API

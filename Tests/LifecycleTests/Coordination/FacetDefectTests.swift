@@ -1,4 +1,5 @@
 import Lifecycle
+import LifecycleTesting
 import Testing
 
 /// Defects of facet 0.10.1, reproduced there, that this package must not repeat.

@@ -15,7 +15,7 @@ import Testing
         #expect(log.stops == started.reversed())
         #expect(chain[failing].state == .failed)
         #expect(root.state == .idle)
-        expectLegal(await events.value)
+        expectLegal(await events.value, root: root)
     }
 
     @Test func aThrowingStopDoesNotSkipTheOtherStopsAndIsReportedAtTheEnd() async throws {

@@ -1,4 +1,5 @@
 import Lifecycle
+import LifecycleTesting
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct TimeoutTests {

@@ -1,4 +1,5 @@
 import Lifecycle
+import LifecycleTesting
 import Testing
 
 /// Collects every event of a runner until its stream finishes.
@@ -15,24 +16,15 @@ func lines(_ events: [LifecycleEvent]) -> [String] {
     events.filter(\.isTransition).map { "\($0.service.name): \($0.from) → \($0.to)" }
 }
 
-/// The invariants every tree test checks over its events (STYLE §7): each step is in the table,
-/// each service's steps chain (`to` of one is `from` of the next), each `starting → running` is
-/// followed by exactly one `running → stopping`, and a failed start is never stopped.
-func expectLegal(_ events: [LifecycleEvent], sourceLocation: SourceLocation = #_sourceLocation) {
-    var last: [ServiceID: ServiceState] = [:]
-    for event in events where event.isTransition {
-        #expect(
-            event.from.canMove(to: event.to), "illegal step \(event)", sourceLocation: sourceLocation)
-        if let previous = last[event.service] {
-            #expect(
-                previous == event.from, "\(event.service) jumped from \(previous) to \(event)",
-                sourceLocation: sourceLocation)
-        }
-        last[event.service] = event.to
-    }
-    for (id, state) in last {
-        #expect(
-            state == .stopped || state == .failed || state == .idle,
-            "\(id) ended \(state), not stopped", sourceLocation: sourceLocation)
-    }
+/// The invariants every tree test checks over its events (STYLE §7), by the testing kit's
+/// ``InvariantChecker``: each step is in the table, each service's steps chain (`to` of one is
+/// `from` of the next), each `starting → running` is followed by exactly one `running → stopping`
+/// (nothing is left up), and, given the tree's `root`, dependencies run before their dependents
+/// start and stop only after them. A failure prints every violation and the whole transcript.
+func expectLegal(
+    _ events: [LifecycleEvent], root: (any Service)? = nil, sourceLocation: SourceLocation = #_sourceLocation
+) {
+    let checker = root.map { InvariantChecker(root: $0) } ?? InvariantChecker()
+    let failure = checker.check(events)
+    #expect(failure == nil, "\(failure.map(String.init(describing:)) ?? "")", sourceLocation: sourceLocation)
 }
