@@ -47,8 +47,14 @@ import Testing
 
     /// For each rule, a transcript that breaks that rule alone.
     static let badRuns: [(InvariantViolation.Rule, [LifecycleEvent], [ProbeCall])] = [
-        (.legalTransition, [event(db, .idle, .running), event(db, .running, .stopping), event(db, .stopping, .stopped)], []),
-        (.continuousStates, [event(db, .idle, .starting), event(db, .starting, .running), event(db, .stopping, .stopped)], []),
+        (
+            .legalTransition,
+            [event(db, .idle, .running), event(db, .running, .stopping), event(db, .stopping, .stopped)], []
+        ),
+        (
+            .continuousStates,
+            [event(db, .idle, .starting), event(db, .starting, .running), event(db, .stopping, .stopped)], []
+        ),
         (
             .dependenciesRunFirst,
             [
@@ -83,7 +89,8 @@ import Testing
         (
             .oneLifeAtATime, [],
             calls([
-                (db, 1, .start, .began), (db, 1, .start, .returned), (db, 2, .start, .began), (db, 2, .start, .returned),
+                (db, 1, .start, .began), (db, 1, .start, .returned), (db, 2, .start, .began),
+                (db, 2, .start, .returned),
                 (db, 2, .stop, .began), (db, 2, .stop, .returned),
             ])
         ),
@@ -105,7 +112,10 @@ import Testing
         ),
         (
             .callsVisibleAsEvents,
-            [event(db, .idle, .starting), event(db, .starting, .running), event(db, .running, .stopping), event(db, .stopping, .stopped)],
+            [
+                event(db, .idle, .starting), event(db, .starting, .running), event(db, .running, .stopping),
+                event(db, .stopping, .stopped),
+            ],
             calls([
                 (db, 1, .start, .began), (db, 1, .start, .returned), (db, 1, .stop, .began), (db, 1, .stop, .returned),
                 (db, 2, .start, .began), (db, 2, .start, .returned), (db, 2, .stop, .began), (db, 2, .stop, .returned),
@@ -161,8 +171,10 @@ import Testing
         #expect(InvariantChecker(root: hungStop).check([], calls: calls) == nil)
         // The same calls with probes that do not hang break two rules.
         #expect(
-            Self.checker.check([], calls: Self.calls(calls.map { ($0.service == db ? Self.db : Self.top, $0.life, $0.phase, $0.kind) }))?
-                .rules == [.dependentsStopFirst, .tasksEndBeforeDependenciesStop])
+            Self.checker.check(
+                [], calls: Self.calls(calls.map { ($0.service == db ? Self.db : Self.top, $0.life, $0.phase, $0.kind) })
+            )?
+            .rules == [.dependentsStopFirst, .tasksEndBeforeDependenciesStop])
     }
 
     @Test func theTasksOfAnAbandonedStopMayStillBeEndingWhenTheDependenciesStop() {

@@ -4,7 +4,8 @@ import Testing
 /// The README's `LifecycleTesting` example, as written there.
 @Suite(.timeLimit(.minutes(1))) struct ReadmeKitExampleTests {
     @Test func theReadmeExampleRunsAndPassesTheChecker() async throws {
-        let clock = ManualClock(), log = ProbeLog()
+        let clock = ManualClock()
+        let log = ProbeLog()
         let database = ProbeService(
             "database", log: log, clock: clock, stop: .hang, gracefulShutdownTimeout: .seconds(5))
         defer { database.releaseHangs() }

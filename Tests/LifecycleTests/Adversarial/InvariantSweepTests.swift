@@ -46,7 +46,9 @@ typealias KitProbe = LifecycleTesting.ProbeService
             self.probes = probes
         }
 
-        func releaseHangs() { probes.values.forEach { $0.releaseHangs() } }
+        func releaseHangs() {
+            for probe in probes.values { probe.releaseHangs() }
+        }
     }
 
     /// The faults swept. No `startTimeout` is set: a start that returns at the instant its timeout
