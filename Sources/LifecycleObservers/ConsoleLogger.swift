@@ -52,8 +52,10 @@ public struct ConsoleLogger: LifecycleObserver {
 
     /// A logger writing to an open file descriptor, which it never closes.
     ///
-    /// - Parameter colored: `true` or `false` to choose; `nil` (the default) colours only when
-    ///   the descriptor is a terminal.
+    /// - Parameters:
+    ///   - fileDescriptor: where the lines go.
+    ///   - colored: `true` or `false` to choose; `nil` (the default) colours only when the
+    ///     descriptor is a terminal.
     public init(fileDescriptor: Int32, colored: Bool? = nil) {
         let output = DescriptorOutput(descriptor: fileDescriptor)
         self.colored = colored ?? (isatty(fileDescriptor) != 0)

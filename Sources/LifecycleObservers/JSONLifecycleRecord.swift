@@ -21,9 +21,9 @@ public struct JSONLifecycleRecord: Codable, Sendable, Equatable {
     public var service: String
     /// The service's instance number, ``ServiceID/number``.
     public var id: Int
-    /// The state before, as ``ServiceState/rawValue``.
+    /// The state before, as `ServiceState.rawValue`.
     public var from: String
-    /// The state after, as ``ServiceState/rawValue``.
+    /// The state after, as `ServiceState.rawValue`.
     public var to: String
     /// The error's description (`String(describing:)`), or `nil`.
     public var error: String?

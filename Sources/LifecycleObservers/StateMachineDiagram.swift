@@ -1,6 +1,6 @@
 /// The transition table (``ServiceState/successors``) drawn as Mermaid and DOT text.
 ///
-/// States come in the order of ``ServiceState/allCases`` and edges in the order of ``Transition/all``,
+/// States come in the order of `ServiceState.allCases` and edges in the order of ``Transition/all``,
 /// so the output only changes when the table does; `StateDiagrams/ServiceState.mmd` and `.dot` are
 /// this output, checked by a test.
 public enum StateMachineDiagram {

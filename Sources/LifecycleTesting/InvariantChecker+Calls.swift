@@ -44,7 +44,8 @@ extension InvariantChecker {
             case (.start, .began):
                 // A new life may begin while an abandoned, hung start or stop is still inside the service.
                 let abandoned =
-                    (phase == .starting && script?.startHangs == true) || (phase == .stopping && script?.stopHangs == true)
+                    (phase == .starting && script?.startHangs == true)
+                    || (phase == .stopping && script?.stopHangs == true)
                 if phase.isUp, !abandoned { report(.oneLifeAtATime, "start() called while \(phase)") }
                 for dependency in dependencies[service] ?? [] {
                     guard let state = phases[dependency], state != .running else { continue }
@@ -83,7 +84,8 @@ extension InvariantChecker {
                     // timeout never returns, and the lifecycle only cancels that life's tasks (it does
                     // not wait for them), so they may still be ending.
                     let stopAbandoned = state == .stopping && dependentScript?.stopHangs == true
-                    if let lives = tasks[dependent], !lives.isEmpty, dependentScript?.taskHangs != true, !stopAbandoned {
+                    if let lives = tasks[dependent], !lives.isEmpty, dependentScript?.taskHangs != true, !stopAbandoned
+                    {
                         report(
                             .tasksEndBeforeDependenciesStop,
                             "stop() called while a background task of its dependent "
@@ -114,7 +116,8 @@ extension InvariantChecker {
             violations.append(
                 InvariantViolation(
                     .stoppedAtTheEnd, call.service,
-                    "\(Transcript.escaped(call.service.debugDescription)) start() returned but stop() was never called"))
+                    "\(Transcript.escaped(call.service.debugDescription)) start() returned but stop() was never called")
+            )
         }
         return violations
     }

@@ -102,7 +102,11 @@ public final class ManualClock: Clock, Sendable {
     /// The sleeps are resumed after the clock's lock is released, in no particular order; each
     /// woken task runs when the scheduler gets to it, so wait for what it does (``waitForSleepers(_:)``,
     /// an event) before asserting on it.
+    ///
+    /// - Precondition: `duration` is zero or more; time never runs backwards.
     public func advance(by duration: Duration) {
+        precondition(
+            duration >= .zero, "ManualClock.advance(by: \(duration)): time cannot go backwards; pass zero or more")
         let due = state.withLock { state in
             state.now = state.now.advanced(by: duration)
             let now = state.now

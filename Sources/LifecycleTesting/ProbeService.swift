@@ -9,7 +9,9 @@ import Lifecycle
 /// ```
 ///
 /// - `start` runs in `start()`; when it succeeds and `task` is set, the probe adds one background
-///   task (``Service/addTask(_:)``) that runs `task`.
+///   task (``Service/addTask(_:)``) that runs `task`, after logging that its start returned (so
+///   the log never shows a task before the start that added it; if adding it is refused, `start()`
+///   throws that ``LifecycleError`` though the log says it returned).
 /// - `stop` runs in `stop()`.
 /// - Sleeps are on `clock` (real time when it is `nil`), so a ``ManualClock`` decides when they end.
 ///

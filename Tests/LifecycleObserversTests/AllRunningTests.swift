@@ -56,7 +56,9 @@ import Testing
         let plain = ConsoleLogger.lines(for: events, announcingAllRunningOf: root)
         let coloured = ConsoleLogger.lines(for: events, announcingAllRunningOf: root, colored: true)
         #expect(plain.count == 3)
-        #expect(plain[2] == #"   0.005s  api\n   0.000s  forged  all services running  all services running (startup 5.0ms)"#)
+        #expect(
+            plain[2]
+                == #"   0.005s  api\n   0.000s  forged  all services running  all services running (startup 5.0ms)"#)
         #expect(coloured[2].hasSuffix("\u{1B}[32mall services running (startup 5.0ms)\u{1B}[0m"))
         #expect(coloured.map(withoutColours) == plain)
     }

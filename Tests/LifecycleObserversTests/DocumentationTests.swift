@@ -25,7 +25,8 @@ import Testing
         let links = readme.matches(of: /\]\((Sources\/[^)]+\.md)\)/).map { String($0.output.1) }
         #expect(links.count >= 10)
         for link in Set(links) {
-            #expect(FileManager.default.fileExists(atPath: repositoryRoot.appending(path: link).path), "\(link)")
+            #expect(
+                FileManager.default.fileExists(atPath: repositoryRoot.appending(path: link).path), "\(link)")
         }
     }
 }

@@ -54,7 +54,9 @@ import Testing
     @Test func aHostileNameIsEscapedAndParsesBack() throws {
         let name = "db\"\n\u{2028}\u{1B}[31m"
         let id = ServiceID(name: name, number: 5)
-        let report = TimingReport([Fixture.event(id, .idle, .starting, at: 0), Fixture.event(id, .starting, .running, at: 1)])
+        let report = TimingReport([
+            Fixture.event(id, .idle, .starting, at: 0), Fixture.event(id, .starting, .running, at: 1),
+        ])
         let line = report.jsonLine()
         #expect(!line.contains("\n"))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])

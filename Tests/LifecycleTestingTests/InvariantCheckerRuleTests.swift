@@ -47,8 +47,14 @@ import Testing
 
     /// For each rule, a transcript that breaks that rule alone.
     static let badRuns: [(InvariantViolation.Rule, [LifecycleEvent], [ProbeCall])] = [
-        (.legalTransition, [event(db, .idle, .running), event(db, .running, .stopping), event(db, .stopping, .stopped)], []),
-        (.continuousStates, [event(db, .idle, .starting), event(db, .starting, .running), event(db, .stopping, .stopped)], []),
+        (
+            .legalTransition,
+            [event(db, .idle, .running), event(db, .running, .stopping), event(db, .stopping, .stopped)], []
+        ),
+        (
+            .continuousStates,
+            [event(db, .idle, .starting), event(db, .starting, .running), event(db, .stopping, .stopped)], []
+        ),
         (
             .dependenciesRunFirst,
             [
@@ -83,7 +89,8 @@ import Testing
         (
             .oneLifeAtATime, [],
             calls([
-                (db, 1, .start, .began), (db, 1, .start, .returned), (db, 2, .start, .began), (db, 2, .start, .returned),
+                (db, 1, .start, .began), (db, 1, .start, .returned), (db, 2, .start, .began),
+                (db, 2, .start, .returned),
                 (db, 2, .stop, .began), (db, 2, .stop, .returned),
             ])
         ),
@@ -105,7 +112,10 @@ import Testing
         ),
         (
             .callsVisibleAsEvents,
-            [event(db, .idle, .starting), event(db, .starting, .running), event(db, .running, .stopping), event(db, .stopping, .stopped)],
+            [
+                event(db, .idle, .starting), event(db, .starting, .running), event(db, .running, .stopping),
+                event(db, .stopping, .stopped),
+            ],
             calls([
                 (db, 1, .start, .began), (db, 1, .start, .returned), (db, 1, .stop, .began), (db, 1, .stop, .returned),
                 (db, 2, .start, .began), (db, 2, .start, .returned), (db, 2, .stop, .began), (db, 2, .stop, .returned),
@@ -161,8 +171,10 @@ import Testing
         #expect(InvariantChecker(root: hungStop).check([], calls: calls) == nil)
         // The same calls with probes that do not hang break two rules.
         #expect(
-            Self.checker.check([], calls: Self.calls(calls.map { ($0.service == db ? Self.db : Self.top, $0.life, $0.phase, $0.kind) }))?
-                .rules == [.dependentsStopFirst, .tasksEndBeforeDependenciesStop])
+            Self.checker.check(
+                [], calls: Self.calls(calls.map { ($0.service == db ? Self.db : Self.top, $0.life, $0.phase, $0.kind) })
+            )?
+            .rules == [.dependentsStopFirst, .tasksEndBeforeDependenciesStop])
     }
 
     @Test func theTasksOfAnAbandonedStopMayStillBeEndingWhenTheDependenciesStop() {
@@ -193,10 +205,45 @@ import Testing
         #expect(text.contains("#9 db stop returned (life 1)"))
     }
 
+    @Test func aTreeWithACycleOrASharedServiceIsReadOnce() {
+        let log = ProbeLog()
+        let shared = ProbeService("shared", log: log)
+        let left = ProbeService("left", log: log, dependencies: [shared])
+        let right = ProbeService("right", log: log, dependencies: [shared])
+        let top = ProbeService("top", log: log, dependencies: [left, Parallel(right, shared)])
+        let checker = InvariantChecker(roots: [top, left])
+        // shared stops while right, one of its dependents, still runs.
+        let events = [
+            Self.event(shared.serviceID, .idle, .starting), Self.event(shared.serviceID, .starting, .running),
+            Self.event(right.serviceID, .idle, .starting), Self.event(right.serviceID, .starting, .running),
+            Self.event(shared.serviceID, .running, .stopping), Self.event(shared.serviceID, .stopping, .stopped),
+            Self.event(right.serviceID, .running, .stopping), Self.event(right.serviceID, .stopping, .stopped),
+        ]
+        #expect(checker.check(events, calls: [])?.rules == [.dependentsStopFirst])
+        // A cycle: the checker is made (the runner would refuse the tree) without looping.
+        let first = CycleProbe("first")
+        let second = CycleProbe("second")
+        first.next = second
+        second.next = first
+        #expect(InvariantChecker(root: first).check([], calls: []) == nil)
+    }
+
     @Test func aCheckerWithoutATreeStillChecksTransitionsAndCalls() {
         let checker = InvariantChecker()
         #expect(checker.check(Self.badRuns[0].1, calls: [])?.rules == [.legalTransition])
         // Without the tree, no edge: the order rules cannot fire.
         #expect(checker.check(Self.badRuns[3].1, calls: []) == nil)
     }
+}
+
+/// A service whose dependency is set after it is made, to close a cycle.
+final class CycleProbe: Service {
+    let name: String
+    private let link = Locked<CycleProbe?>(nil)
+    init(_ name: String) { self.name = name }
+    var next: CycleProbe? {
+        get { link.withLock { $0 } }
+        set { link.withLock { $0 = newValue } }
+    }
+    var dependencies: Dependencies { next.map { [$0] } ?? [] }
 }

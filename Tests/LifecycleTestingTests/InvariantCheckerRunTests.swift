@@ -47,7 +47,7 @@ import Testing
     @Test func aStopAbandonedAtItsTimeoutPasses() async throws {
         let tree = Tree(queueStop: .hang)
         defer { tree.queue.releaseHangs() }
-        let run = await startAndStop(tree.api, clock: tree.clock, advancing: .seconds(5))
+        let run = await startAndStop(tree.api, clock: tree.clock, drivingTime: true)
         #expect(run.stop is LifecycleError)
         try InvariantChecker(root: tree.api).verify(run.events, log: tree.log)
         #expect(tree.config.stopCount == 1)

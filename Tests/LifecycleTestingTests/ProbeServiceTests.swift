@@ -29,7 +29,8 @@ import Testing
     @Test func sleepsAndDelayedThrowsRunOnTheProbesClock() async throws {
         let clock = ManualClock()
         let log = ProbeLog()
-        let probe = ProbeService("db", log: log, clock: clock, start: .sleep(.seconds(5)), task: .throwAfter(.seconds(60)))
+        let probe = ProbeService(
+            "db", log: log, clock: clock, start: .sleep(.seconds(5)), task: .throwAfter(.seconds(60)))
         let runner = ServiceRunner(probe, signals: [], clock: clock)
         let started = Task { try await runner.start() }
         await clock.waitForSleepers(1)
@@ -70,7 +71,9 @@ import Testing
     @Test func behaviorsDescribeThemselves() {
         #expect(
             [ProbeBehavior.instant, .sleep(.seconds(2)), .throw, .throwAfter(.seconds(1)), .untilCancelled, .hang].map(
-                \.description) == ["instant", "sleep 2.0 seconds", "throw", "throw after 1.0 seconds", "until cancelled", "hang"])
+                \.description) == [
+                    "instant", "sleep 2.0 seconds", "throw", "throw after 1.0 seconds", "until cancelled", "hang",
+                ])
         #expect(ProbeBehavior.hang.ignoresCancellation && !ProbeBehavior.untilCancelled.ignoresCancellation)
     }
 }

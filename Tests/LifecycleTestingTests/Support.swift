@@ -10,8 +10,11 @@ func collect(_ stream: AsyncStream<LifecycleEvent>) -> Task<[LifecycleEvent], Ne
 }
 
 /// Runs `root` to the end on `clock`: start, then stop; returns the events and what each call threw.
+///
+/// With `drivingTime`, every sleep on the clock is woken as soon as it is armed, until the stop
+/// ends: which timeout is armed first (a watchdog's, a probe's) is the scheduler's choice.
 func startAndStop(
-    _ root: any Service, clock: ManualClock, advancing: Duration? = nil
+    _ root: any Service, clock: ManualClock, drivingTime: Bool = false
 ) async -> (events: [LifecycleEvent], start: (any Error)?, stop: (any Error)?) {
     let runner = ServiceRunner(root, signals: [], clock: clock)
     let events = collect(runner.events())
@@ -19,12 +22,17 @@ func startAndStop(
     var stopError: (any Error)?
     do { try await runner.start() } catch { startError = error }
     if startError == nil {
-        let stop = Task { try await runner.stop() }
-        if let advancing {
-            await clock.waitForSleepers(1)
-            clock.advance(by: advancing)
+        let finished = Locked(false)
+        let stop = Task { () async -> (any Error)? in
+            defer { finished.withLock { $0 = true } }
+            do { try await runner.stop() } catch { return error }
+            return nil
         }
-        do { try await stop.value } catch { stopError = error }
+        while drivingTime, !finished.withLock({ $0 }) {
+            clock.advanceToNextDeadline()
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        stopError = await stop.value
     }
     return (await events.value, startError, stopError)
 }

@@ -32,6 +32,7 @@ public final class BlockingRunner {
     /// A runner for the tree under `service`.
     ///
     /// - Parameters:
+    ///   - service: the root of the tree.
     ///   - observers: consumers of the events; each gets its own stream, subscribed now, and runs in a
     ///     task of its own. `start()` (when it throws) and `stop()` return only after each has consumed
     ///     the last event.

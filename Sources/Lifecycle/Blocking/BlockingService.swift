@@ -13,7 +13,7 @@
 /// try withRunning(Worker()) { worker in worker.handle(job) }
 /// ```
 ///
-/// It is driven by the same ``StateMachine`` and transition table as ``Service``, goes through the same
+/// It is driven by the same `StateMachine` and transition table as ``Service``, goes through the same
 /// ``ServiceState``s and emits the same ``LifecycleEvent``s, so every ``LifecycleObserver`` works unchanged.
 ///
 /// - Important: A blocking service need not be `Sendable`. Its `start()` and `stop()` are called on

@@ -49,7 +49,7 @@ public struct Transition: Sendable, Hashable, CustomStringConvertible {
         self.to = to
     }
 
-    /// Every transition the table allows, in the order of ``ServiceState/allCases`` and ``ServiceState/successors``.
+    /// Every transition the table allows, in the order of `ServiceState.allCases` and ``ServiceState/successors``.
     public static var all: [Transition] {
         ServiceState.allCases.flatMap { from in from.successors.map { Transition(from: from, to: $0) } }
     }

@@ -57,6 +57,7 @@ public final class ServiceRunner: Sendable {
     /// A runner for the tree under `service`.
     ///
     /// - Parameters:
+    ///   - service: the root of the tree.
     ///   - observers: consumers of the events; each is subscribed now, so it sees every event, and
     ///     `run()`/`stop()` return only after each has consumed the last one. Once the stop escalates
     ///     or the waiting task is cancelled, they wait at most ``observerGrace`` more, and

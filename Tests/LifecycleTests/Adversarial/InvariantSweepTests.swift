@@ -33,7 +33,7 @@ typealias KitProbe = LifecycleTesting.ProbeService
                     start: mine && fault == .startThrows ? .throw : mine && fault == .startHangs ? .hang : .instant,
                     stop: mine && fault == .stopThrows ? .throw : mine && fault == .stopHangs ? .hang : .instant,
                     task: mine && fault == .taskThrows ? .throw : .untilCancelled,
-                    gracefulShutdownTimeout: .seconds(5), startTimeout: .seconds(5))
+                    gracefulShutdownTimeout: .seconds(5))
                 probes[name] = probe
                 return probe
             }
@@ -46,14 +46,15 @@ typealias KitProbe = LifecycleTesting.ProbeService
             self.probes = probes
         }
 
-        func releaseHangs() { probes.values.forEach { $0.releaseHangs() } }
+        func releaseHangs() {
+            for probe in probes.values { probe.releaseHangs() }
+        }
     }
 
-    /// The hanging faults are left out: with them, and an abandoned stop in another test of the same
-    /// process, the test binary sometimes never exits after the run (every test passed; no thread
-    /// blocked, the async main never resumed). Not diagnosed yet; the kit's own tests cover a hung
-    /// stop (`InvariantCheckerRunTests.aStopAbandonedAtItsTimeoutPasses`).
-    static let faults: [Fault] = [.startThrows, .stopThrows, .taskThrows]
+    /// The faults swept. No `startTimeout` is set: a start that returns at the instant its timeout
+    /// fires is a known defect (see `aStartReturningAsItsTimeoutFiresIsStillStopped`), and firing
+    /// every timeout at once would hit it; a hanging start needs that timeout, so it is left out.
+    static let faults: [Fault] = [.startThrows, .stopThrows, .stopHangs, .taskThrows]
 
     @Test(arguments: faults, names)
     func aFaultAnywhereKeepsEveryInvariant(_ fault: Fault, at faulty: String) async throws {
@@ -89,6 +90,31 @@ typealias KitProbe = LifecycleTesting.ProbeService
             #expect(tree.probes.values.allSatisfy { $0.stopCount == 1 })
         case .taskThrows:
             #expect(error is LifecycleTesting.ProbeError)
+        }
+    }
+
+    /// Known defect: a `start()` that returns successfully at the instant its `startTimeout` fires
+    /// is reported `starting → failed` (timed out) and rolled back, yet its `stop()` is never called
+    /// and the background task it added is never cancelled (found by the sweep above when it fired
+    /// every timeout at once). DESIGN §4: every service whose `start()` succeeded gets one `stop()`.
+    /// (It also finds, now and then, the rollback stopping `config` while the timed-out start of
+    /// `database` is still inside its sleep: the dependency stops before its dependent's start ended.)
+    @Test(.disabled("known defect in the core: a start returning as its timeout fires is never stopped"))
+    func aStartReturningAsItsTimeoutFiresIsStillStopped() async throws {
+        for _ in 0..<50 {
+            let log = ProbeLog()
+            let clock = ManualClock()
+            let config = KitProbe("config", log: log, clock: clock)
+            let database = KitProbe(
+                "database", log: log, clock: clock, dependencies: [config], start: .sleep(.seconds(5)),
+                task: .untilCancelled, startTimeout: .seconds(5))
+            let runner = ServiceRunner(database, signals: [], clock: clock)
+            let events = collect(runner.events())
+            let start = Task { try await runner.start() }
+            await clock.waitForSleepers(2)  // the start's own sleep and its timeout, both at 5 s
+            clock.advance(by: .seconds(5))
+            if (try? await start.value) != nil { try await runner.stop() }
+            try InvariantChecker(root: database).verify(await events.value, log: log)
         }
     }
 }
