@@ -57,23 +57,15 @@ extension ServiceRunner {
     func treePlanned(_ plan: TreePlan) throws(LifecycleError) {
         try shutdown.settings.validate(root: rootID)
         if shutdown.settings.shutdownDeadline != nil { try shutdown.settings.checkBudget(ServicePlan(plan)) }
-        track(plan.nodes.indices.map { plan.nodes[$0] }, of: plan)
+        track(plan)
     }
 
-    /// Adds services to the tree the runner reports on (snapshots, failures, the drain, the shutdown
-    /// status), with their dependents among `plan`'s nodes. The one place the tree's membership
-    /// grows: call it before the first of them starts, so that their events find them tracked.
-    func track(_ nodes: [TreePlan.Node], of plan: TreePlan) {
-        var dependents: [ServiceID: [ServiceID]] = [:]
-        for node in plan.nodes {
-            for member in node.stages.joined() { dependents[plan.nodes[member].id, default: []].append(node.id) }
-        }
+    /// Adds the services of `plan` to the tree the runner reports on (snapshots, failures, the
+    /// drain, the shutdown status), with their dependency edges. The one place the tree's
+    /// membership grows: call it before the first of them starts, so that their events find them.
+    func track(_ plan: TreePlan) {
         // Read outside the hub's lock; no event of this runner moves them before they start here.
-        let states = nodes.map { ServiceTable.shared.state(of: $0.record) }
-        hub.withView { view in
-            for (node, state) in zip(nodes, states) {
-                view?.track(node.service, id: node.id, state: state, dependents: dependents[node.id] ?? [])
-            }
-        }
+        let states = plan.nodes.map { ServiceTable.shared.state(of: $0.record) }
+        hub.withView { $0?.track(plan, states: states) }
     }
 }
