@@ -36,10 +36,11 @@ extension ServiceRunner {
         let clock = self.clock
         var services: [any Service] = []
         hub.emit { view in
-            services = view.map { view in
-                let all = view.services
-                return view.members(in: .running).compactMap { all[$0] }
-            } ?? []
+            services =
+                view.map { view in
+                    let all = view.services
+                    return view.members(in: .running).compactMap { all[$0] }
+                } ?? []
             let rootState = view?.entries[rootID]?.state ?? root.state
             return LifecycleEvent(
                 service: rootID, from: rootState, to: rootState, time: clock.elapsed(), kind: .draining)
