@@ -18,8 +18,8 @@ extension ServiceRunner {
     /// The tree now: every service's state, whether it is ready, why it stops, how many events so far.
     ///
     /// Synchronous and safe from any thread (a health endpoint, a signal handler). The states are
-    /// the ones the runner's events reported; before ``start()`` the snapshot knows only the root (and
-    /// the services of a ``plan()`` made), after it every service of the tree.
+    /// the ones the runner's events reported; before ``start()`` the snapshot knows only the root (a
+    /// ``plan()`` starts and tracks nothing), from the start on every service of the tree.
     public func snapshot() -> LifecycleSnapshot {
         hub.withView { $0!.snapshot }
     }
