@@ -17,10 +17,10 @@ extension ServiceRunner {
 
     /// The tree now: every service's state, whether it is ready, why it stops, how many events so far.
     ///
-    /// Synchronous and safe from any thread or task (a health endpoint); it takes a lock, so not from
-    /// a signal handler itself. The states are
-    /// the ones the runner's events reported; before ``start()`` the snapshot knows only the root (a
-    /// ``plan()`` starts and tracks nothing), from the start on every service of the tree.
+    /// Synchronous and safe from any thread or task (a health endpoint); it takes a lock, so not
+    /// from a signal handler itself. The states are the ones the runner's events reported; before
+    /// ``start()`` the snapshot knows only the root (a ``plan()`` starts and tracks nothing), from
+    /// the start on every service of the tree.
     public func snapshot() -> LifecycleSnapshot {
         hub.withView { $0!.snapshot }
     }
