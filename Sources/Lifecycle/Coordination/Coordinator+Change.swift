@@ -10,7 +10,7 @@ extension Coordinator {
             throw LifecycleError.dependencyCycle([runner.rootID] + path)
         }
         // Snapshots, the drain and the shutdown status see the added services (DESIGN §12).
-        runner.track(plan.nodes, of: plan, rootDependent: runner.rootID)
+        runner.track(plan)
         try await acquireTree(0, of: plan, for: runner)
         guard runners[ObjectIdentifier(runner)] != nil else {
             // Cannot happen: the runner's stop waits for the changes in flight. Not left running.

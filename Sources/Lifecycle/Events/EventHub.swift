@@ -110,10 +110,10 @@ final class EventHub: Sendable {
     /// a stall report names exactly the services the events before it left stopping.
     func emit(_ make: (TreeView?) -> LifecycleEvent?) {
         let toWake: [Int] = state.withLock { state in
-            guard state.view != nil || (!state.isFinished && !state.subscribers.isEmpty) else { return [] }
+            // After the end nothing is recorded either: a snapshot is the sum of the events delivered.
+            guard !state.isFinished, state.view != nil || !state.subscribers.isEmpty else { return [] }
             guard let event = make(state.view) else { return [] }
             state.view?.record(event)
-            guard !state.isFinished else { return [] }
             var toWake: [Int] = []
             for index in state.subscribers.indices {
                 state.dropped += state.subscribers[index].append(event)

@@ -53,11 +53,14 @@ public struct ShutdownStatus: Sendable, CustomStringConvertible {
             waiting = []
             return
         }
-        let since = view.stoppingSince
-        stopping = view.stopping.map { Stopping(service: $0, since: since[$0]!, duration: time - since[$0]!) }
+        stopping = view.stopping.map { service in
+            let since = view.entries[service]!.stoppingSince!
+            return Stopping(service: service, since: since, duration: time - since)
+        }
+        let dependents = view.dependents
         waiting = view.members(in: .running).compactMap { service in
-            let pending = view.dependents[service, default: []].compactMap { dependent in
-                view.states[dependent].flatMap { state in
+            let pending = dependents[service, default: []].compactMap { dependent in
+                view.entries[dependent].map(\.state).flatMap { state in
                     state == .stopped || state == .failed || state == .idle ? nil : (dependent, state)
                 }
             }

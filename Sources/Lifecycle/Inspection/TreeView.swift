@@ -1,82 +1,136 @@
 /// What a runner's events have said about its tree so far: the one place snapshots, failures, stall
-/// reports and the shutdown status read.
+/// reports, the drain and the shutdown status read.
 ///
 /// Pure data, kept by the ``EventHub`` and changed only under its lock: by ``record(_:)`` for every
-/// event emitted, and by ``track(_:id:state:dependents:)`` for every service that joins the tree
-/// (the plan's services when the tree starts; services added at run time likewise, before their
-/// first event). So a snapshot taken under that lock is exactly the sum of the events before it.
+/// event emitted, and by ``track(_:states:)`` for the services that join the tree (the plan's when
+/// the tree starts; services added at run time likewise, before their first event). So a snapshot
+/// taken under that lock is exactly the sum of the events before it.
+///
+/// Cheap on the hot path: an event costs one dictionary access; what only an inspection needs (the
+/// services, their dependents) is derived from the tracked plans when asked.
 struct TreeView: Sendable {
+    /// What the view knows of one service.
+    struct Entry: Sendable {
+        /// Its state: as the table said when it joined, then as this runner's events say.
+        var state: ServiceState
+        /// Whether an event of this runner moved it: then its state is the events', not the table's.
+        var isEvented = false
+        /// When its `stop()` began, while it is stopping.
+        var stoppingSince: Duration?
+    }
+
     /// The root of the tree.
     let root: ServiceID
+    /// The root service, for a tree not started yet.
+    private let rootService: any Service
     /// Every service of the tree, in the order it was learned of.
     private(set) var members: [ServiceID]
-    /// The services themselves (for `drain()`), by identity.
-    private(set) var services: [ServiceID: any Service]
-    /// The state of every member: as the table said when it joined, then as its events say.
-    private(set) var states: [ServiceID: ServiceState]
-    /// For each member, the members that depend on it (the ones its stop waits for).
-    private(set) var dependents: [ServiceID: [ServiceID]] = [:]
-    /// When each service now stopping began to (`running → stopping`), on the runner's clock.
-    private(set) var stoppingSince: [ServiceID: Duration] = [:]
+    /// Each member's entry.
+    private(set) var entries: [ServiceID: Entry]
+    /// The plans the members came from: their services and dependency edges.
+    private(set) var plans: [TreePlan] = []
     /// How many events were emitted.
     private(set) var eventCount = 0
     /// The cause of the first stop request.
     private(set) var stopCause: StopCause?
     /// Every failure the events reported, in order.
     private(set) var failures: [ServiceFailure] = []
-    /// The services an event of this runner moved: their state is the events', not the table's.
-    private var evented: Set<ServiceID> = []
 
     /// A view of a tree whose only known member is its root, in `state`.
     init(root: any Service, id: ServiceID, state: ServiceState) {
         self.root = id
+        rootService = root
         members = [id]
-        services = [id: root]
-        states = [id: state]
+        entries = [id: Entry(state: state)]
     }
 
-    /// A service joins the tree (or is confirmed in it), in `state` unless an event of this runner
-    /// already moved it, with the dependents it has in the tree.
-    mutating func track(_ service: any Service, id: ServiceID, state: ServiceState, dependents: [ServiceID]) {
-        if services[id] == nil {
-            if states[id] == nil { members.append(id) }
-            services[id] = service
-        }
-        if !evented.contains(id) { states[id] = state }
-        for dependent in dependents where !self.dependents[id, default: []].contains(dependent) {
-            self.dependents[id, default: []].append(dependent)
+    /// The services of `plan` join the tree (or are confirmed in it), each in the state `states`
+    /// gives (by node) unless an event of this runner moved it already.
+    mutating func track(_ plan: TreePlan, states: [ServiceState]) {
+        plans.append(plan)
+        for (node, state) in zip(plan.nodes, states) {
+            if let entry = entries[node.id] {
+                if !entry.isEvented { entries[node.id]!.state = state }
+            } else {
+                entries[node.id] = Entry(state: state)
+                members.append(node.id)
+            }
         }
     }
 
     /// An event was emitted.
     mutating func record(_ event: LifecycleEvent) {
         eventCount += 1
-        if let failure = ServiceFailure(event) { failures.append(failure) }
         switch event.kind {
         case .transition:
-            let id = event.service
-            if states[id] == nil { members.append(id) }  // an event before its service was tracked
-            states[id] = event.to
-            evented.insert(id)
-            stoppingSince[id] = event.to == .stopping ? event.time : nil
+            if event.error != nil, let failure = ServiceFailure(event) { failures.append(failure) }
+            var isNew = false
+            // Static: a method of `self` here would copy the view, and with it every entry.
+            Self.update(
+                &entries[
+                    event.service,
+                    default: {
+                        isNew = true
+                        return Entry(state: event.from)
+                    }()], with: event)
+            if isNew { members.append(event.service) }  // an event before its service was tracked
+        case .taskFailed:
+            if let failure = ServiceFailure(event) { failures.append(failure) }
         case .stopRequested(let cause):
             if stopCause == nil { stopCause = cause }
-        case .taskFailed, .shutdownStalled, .draining, .restartScheduled:
+        case .shutdownStalled, .draining, .restartScheduled:
             break
         }
     }
 
+    private static func update(_ entry: inout Entry, with event: LifecycleEvent) {
+        entry.state = event.to
+        entry.isEvented = true
+        if event.to == .stopping {
+            entry.stoppingSince = event.time
+        } else if event.from == .stopping {
+            entry.stoppingSince = nil
+        }
+    }
+
+    // MARK: Reading
+
+    /// Every member's state.
+    var states: [ServiceID: ServiceState] { entries.mapValues(\.state) }
+
     /// Whether the root is running and no stop was requested.
-    var isReady: Bool { states[root] == .running && stopCause == nil }
+    var isReady: Bool { entries[root]?.state == .running && stopCause == nil }
 
     /// The members whose `stop()` is running, the longest-stopping first.
     var stopping: [ServiceID] {
-        stoppingSince.sorted { ($0.value, $0.key.number) < ($1.value, $1.key.number) }.map(\.key)
+        entries.compactMap { id, entry in entry.stoppingSince.map { (id, $0) } }
+            .sorted { ($0.1, $0.0.number) < ($1.1, $1.0.number) }.map(\.0)
     }
 
     /// The members in a state, in member order.
     func members(in state: ServiceState) -> [ServiceID] {
-        members.filter { states[$0] == state }
+        members.filter { entries[$0]?.state == state }
+    }
+
+    /// The service objects of the members, by identity (the root's even before the tree started).
+    var services: [ServiceID: any Service] {
+        var services: [ServiceID: any Service] = [root: rootService]
+        for plan in plans { for node in plan.nodes where services[node.id] == nil { services[node.id] = node.service } }
+        return services
+    }
+
+    /// For each member, the members that depend on it, each once, in the order the plans list them.
+    var dependents: [ServiceID: [ServiceID]] {
+        var dependents: [ServiceID: [ServiceID]] = [:]
+        for plan in plans {
+            for node in plan.nodes {
+                for member in node.stages.joined() {
+                    let id = plan.nodes[member].id
+                    if !dependents[id, default: []].contains(node.id) { dependents[id, default: []].append(node.id) }
+                }
+            }
+        }
+        return dependents
     }
 
     /// The snapshot of this view.

@@ -35,7 +35,9 @@ public protocol Service: AnyObject, DependencyElement {
     ///
     /// Called only by a runner with a `drainTimeout` above zero, on every running service of its tree
     /// concurrently, when a stop is requested and before the first `stop()`. The ordered stop begins
-    /// when every `drain()` returned or the `drainTimeout` passed (the late ones are cancelled).
+    /// when every `drain()` returned or the `drainTimeout` passed (the late ones are cancelled), or
+    /// at once when the stop escalates. A start that is rolled back is not drained. A service
+    /// shared with another tree that still runs is drained too: it runs in this tree.
     /// Default: does nothing.
     func drain() async
 }

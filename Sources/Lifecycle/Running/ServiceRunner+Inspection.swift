@@ -17,9 +17,10 @@ extension ServiceRunner {
 
     /// The tree now: every service's state, whether it is ready, why it stops, how many events so far.
     ///
-    /// Synchronous and safe from any thread (a health endpoint, a signal handler). The states are
-    /// the ones the runner's events reported; before ``start()`` the snapshot knows only the root (and
-    /// the services of a ``plan()`` made), after it every service of the tree.
+    /// Synchronous and safe from any thread or task (a health endpoint); it takes a lock, so not
+    /// from a signal handler itself. The states are the ones the runner's events reported; before
+    /// ``start()`` the snapshot knows only the root (a ``plan()`` starts and tracks nothing), from
+    /// the start on every service of the tree.
     public func snapshot() -> LifecycleSnapshot {
         hub.withView { $0!.snapshot }
     }
@@ -57,25 +58,15 @@ extension ServiceRunner {
     func treePlanned(_ plan: TreePlan) throws(LifecycleError) {
         try shutdown.settings.validate(root: rootID)
         if shutdown.settings.shutdownDeadline != nil { try shutdown.settings.checkBudget(ServicePlan(plan)) }
-        track(plan.nodes.indices.map { plan.nodes[$0] }, of: plan)
+        track(plan)
     }
 
-    /// Adds services to the tree the runner reports on (snapshots, failures, the drain, the shutdown
-    /// status), with their dependents among `plan`'s nodes (and `rootDependent`, the tree's root,
-    /// as a dependent of `plan`'s root for a service added at run time). The one place the tree's
-    /// membership grows: call it before the first of them starts, so that their events find them tracked.
-    func track(_ nodes: [TreePlan.Node], of plan: TreePlan, rootDependent: ServiceID? = nil) {
-        var dependents: [ServiceID: [ServiceID]] = [:]
-        if let rootDependent { dependents[plan.root.id] = [rootDependent] }
-        for node in plan.nodes {
-            for member in node.stages.joined() { dependents[plan.nodes[member].id, default: []].append(node.id) }
-        }
+    /// Adds the services of `plan` to the tree the runner reports on (snapshots, failures, the
+    /// drain, the shutdown status), with their dependency edges. The one place the tree's
+    /// membership grows: call it before the first of them starts, so that their events find them.
+    func track(_ plan: TreePlan) {
         // Read outside the hub's lock; no event of this runner moves them before they start here.
-        let states = nodes.map { ServiceTable.shared.state(of: $0.record) }
-        hub.withView { view in
-            for (node, state) in zip(nodes, states) {
-                view?.track(node.service, id: node.id, state: state, dependents: dependents[node.id] ?? [])
-            }
-        }
+        let states = plan.nodes.map { ServiceTable.shared.state(of: $0.record) }
+        hub.withView { $0?.track(plan, states: states) }
     }
 }

@@ -36,8 +36,12 @@ extension ServiceRunner {
         let clock = self.clock
         var services: [any Service] = []
         hub.emit { view in
-            services = view.map { view in view.members(in: .running).compactMap { view.services[$0] } } ?? []
-            let rootState = view?.states[rootID] ?? root.state
+            services =
+                view.map { view in
+                    let all = view.services
+                    return view.members(in: .running).compactMap { all[$0] }
+                } ?? []
+            let rootState = view?.entries[rootID]?.state ?? root.state
             return LifecycleEvent(
                 service: rootID, from: rootState, to: rootState, time: clock.elapsed(), kind: .draining)
         }
@@ -80,10 +84,12 @@ extension ServiceRunner {
             while true {
                 do { try await clock.sleep(interval) } catch { return }  // cancelled: the stop is over
                 hub.emit { view in
-                    guard let view, !view.stopping.isEmpty, let rootState = view.states[rootID] else { return nil }
+                    guard let view, let rootState = view.entries[rootID]?.state else { return nil }
+                    let stopping = view.stopping
+                    guard !stopping.isEmpty else { return nil }
                     return LifecycleEvent(
                         service: rootID, from: rootState, to: rootState, time: clock.elapsed(),
-                        kind: .shutdownStalled(stopping: view.stopping))
+                        kind: .shutdownStalled(stopping: stopping))
                 }
             }
         }
