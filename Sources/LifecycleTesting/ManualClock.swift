@@ -5,7 +5,7 @@ import Lifecycle
 ///
 /// ```swift
 /// let clock = ManualClock()
-/// let runner = ServiceRunner(tree, clock: clock)
+/// let runner = ServiceRunner(tree, clock: clock, stallReportInterval: nil)  // no stall reports' sleeps
 /// try await runner.start()
 /// let stop = Task { try await runner.stop() }
 /// await clock.waitForSleepers(1)          // the graceful-shutdown timeout is armed

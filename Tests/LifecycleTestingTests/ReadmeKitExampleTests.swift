@@ -10,7 +10,8 @@ import Testing
         let api = ProbeService(
             "api", log: log, clock: clock, dependencies: [database], stop: .hang, gracefulShutdownTimeout: .seconds(5))
         defer { api.releaseHangs() }
-        let runner = ServiceRunner(api, signals: [], clock: clock)
+        // No stall reports: the stop's timeout is then the one sleep on the clock.
+        let runner = ServiceRunner(api, signals: [], clock: clock, stallReportInterval: nil)
         let events = runner.events()
         try await runner.start()
         let stop = Task { try await runner.stop() }
