@@ -7,7 +7,8 @@ extension App {
     /// deadline, and the chain. The plan it read.
     ///
     /// ```json
-    /// {"message":"shutdown plan","shutdown.worst_case":"21s","shutdown.drain":"2s","shutdown.deadline":"30s",
+    /// {"message":"shutdown plan: worst case 21s + drain 2s of the 30s deadline, through app → worker → …",
+    ///  "shutdown.worst_case":"21s","shutdown.drain":"2s","shutdown.deadline":"30s",
     ///  "shutdown.path":"app → worker → http → jobs → database → config", …}
     /// ```
     ///
@@ -17,13 +18,15 @@ extension App {
     @discardableResult
     public func logShutdownPlan(of runner: ServiceRunner) throws -> ServicePlan {
         let plan = try runner.plan()
+        let (worstCase, drain, deadline) = (
+            Self.seconds(plan.worstCaseShutdown), Self.seconds(drainTimeout), Self.seconds(shutdownDeadline)
+        )
+        let path = plan.criticalShutdownPath.map(\.name).joined(separator: " → ")
         logger.info(
-            "shutdown plan",
+            "shutdown plan: worst case \(worstCase) + drain \(drain) of the \(deadline) deadline, through \(path)",
             metadata: [
-                "shutdown.worst_case": "\(Self.seconds(plan.worstCaseShutdown))",
-                "shutdown.drain": "\(Self.seconds(drainTimeout))",
-                "shutdown.deadline": "\(Self.seconds(shutdownDeadline))",
-                "shutdown.path": "\(plan.criticalShutdownPath.map(\.name).joined(separator: " → "))",
+                "shutdown.worst_case": "\(worstCase)", "shutdown.drain": "\(drain)", "shutdown.deadline": "\(deadline)",
+                "shutdown.path": "\(path)",
             ])
         return plan
     }

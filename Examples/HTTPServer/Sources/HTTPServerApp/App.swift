@@ -119,7 +119,6 @@ public final class App: Service {
     ///
     /// A second signal, or the deadline, cuts the wait short.
     public func drain() async {
-        logger.info("draining", metadata: ["shutdown.grace": "\(Self.seconds(drainTimeout))"])
         await graceWork(drainTimeout)
     }
 }

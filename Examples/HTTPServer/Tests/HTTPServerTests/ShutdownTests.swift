@@ -110,7 +110,11 @@ struct ShutdownTests {
         let app = App(
             environment: ["SHUTDOWN_GRACE_SECONDS": "0.25", "SHUTDOWN_DEADLINE_SECONDS": "60"], logger: logger)
         try app.logShutdownPlan(of: app.makeRunner(signals: Signals.none))
-        let line = try #require(try logs.objects().first { $0["message"] == "shutdown plan" })
+        let line = try #require(try logs.objects().first { $0["message"]?.hasPrefix("shutdown plan: ") == true })
+        #expect(
+            line["message"]
+                == "shutdown plan: worst case 21s + drain 0.25s of the 60s deadline, through app → worker → http → jobs → database → config"
+        )
         #expect(line["shutdown.worst_case"] == "21s")
         #expect(line["shutdown.drain"] == "0.25s")
         #expect(line["shutdown.deadline"] == "60s")
@@ -147,5 +151,17 @@ struct ShutdownTests {
         #expect(!app.readiness.isReady)
         runner = nil
         #expect(app.readiness.snapshot == nil)  // held weakly: the tree holds the holder
+    }
+}
+
+extension ShutdownTests {
+    @Test func systemdHearsReadyThenStoppingOnItsNotifySocket() async throws {
+        let notify = try NotifySocket()
+        defer { notify.close() }
+        let server = try await RunningServer.start(environment: ["NOTIFY_SOCKET": notify.path])
+        try await eventually { notify.messages.all.contains { $0.split(separator: "\n").contains("READY=1") } }
+        #expect(!notify.messages.all.contains { $0.contains("STOPPING=1") })
+        try await server.stop()
+        try await eventually { notify.messages.all.contains { $0.split(separator: "\n").contains("STOPPING=1") } }
     }
 }

@@ -72,11 +72,13 @@ struct SignalTests {
         try await eventually { try lines.index(ofMessage: "database: stopping → stopped") != nil }
         let objects = try lines.objects()  // every line is JSON
         // The budget, logged before anything starts.
-        let plan = try #require(objects.first { $0["message"] == "shutdown plan" })
+        let plan = try #require(objects.first { $0["message"]?.hasPrefix("shutdown plan: ") == true })
         #expect(plan["shutdown.worst_case"] == "21s")
         #expect(plan["shutdown.drain"] == "0.5s")
         #expect(plan["shutdown.deadline"] == "30s")
-        #expect(objects.firstIndex { $0["message"] == "shutdown plan" }! < (try lines.index(ofMessage: "listening"))!)
+        #expect(
+            objects.firstIndex { $0["message"]?.hasPrefix("shutdown plan: ") == true }!
+                < (try lines.index(ofMessage: "listening"))!)
         let draining = try #require(objects.firstIndex { $0["lifecycle.event"] == "draining" })
         let signal = try #require(objects.firstIndex { $0["lifecycle.cause"] == "signal 15" })
         let completed = try #require(try lines.index(ofMessage: "slow request completed"))
