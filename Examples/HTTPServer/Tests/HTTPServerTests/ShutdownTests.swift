@@ -59,10 +59,12 @@ struct ShutdownTests {
             grace: "0.2",
             graceWork: { _ in
                 graceBegan.open()
-                await never.wait()
+                await never.waitIgnoringCancellation()
             })
         try await server.stop()  // returns although the grace's work never does
         #expect(graceBegan.isOpen)
+        #expect(!never.isOpen)  // still waiting: the runner left it behind
+        never.open()
         #expect(server.app.http.state == .stopped)
         #expect(server.app.state == .stopped)
     }

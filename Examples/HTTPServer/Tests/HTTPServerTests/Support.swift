@@ -153,7 +153,17 @@ final class Gate: Sendable {
         for waiter in waiters { waiter.resume() }
     }
     var isOpen: Bool { state.withLock { $0.isOpen } }
+    /// Returns once the gate is open; a cancelled waiter (a test over its time limit) opens it, so
+    /// that nothing hangs.
     func wait() async {
+        await withTaskCancellationHandler {
+            await waitIgnoringCancellation()
+        } onCancel: {
+            open()
+        }
+    }
+    /// Returns once the gate is open, cancelled or not: work that ignores cancellation.
+    func waitIgnoringCancellation() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let isOpen = state.withLock { state in
                 if !state.isOpen { state.waiters.append(continuation) }
