@@ -23,6 +23,7 @@ let package = Package(
             name: "HTTPServerApp",
             dependencies: [
                 .product(name: "Lifecycle", package: "Lifecycle"),
+                .product(name: "LifecycleObservers", package: "Lifecycle"),
                 .product(name: "LifecycleServiceLifecycle", package: "LifecycleIntegrations"),
                 .product(name: "LifecycleLogging", package: "LifecycleIntegrations"),
                 .product(name: "LifecycleMetrics", package: "LifecycleIntegrations"),

@@ -2,6 +2,7 @@ import CoreMetrics
 import Lifecycle
 import LifecycleLogging
 import LifecycleMetrics
+import LifecycleObservers
 import LifecycleServiceLifecycle
 import Logging
 import Prometheus
@@ -17,8 +18,11 @@ import Prometheus
 /// └── worker                 counts the notes every few seconds
 /// ```
 ///
-/// The stages start in that order and stop in reverse. `app`'s own `stop()` comes first: it keeps
-/// everything serving for `SHUTDOWN_GRACE_SECONDS` while `/health/ready` already answers 503.
+/// The stages start in that order and stop in reverse. Before the ordered stop, the runner drains:
+/// `app`'s `drain()` keeps everything serving for `SHUTDOWN_GRACE_SECONDS` while `/health/ready`
+/// already answers 503 (the runner's `drainTimeout` is that grace). The worst-case shutdown plus the
+/// grace must fit in `SHUTDOWN_DEADLINE_SECONDS` (the runner's `shutdownDeadline`), or the tree
+/// refuses to start.
 public final class App: Service {
     /// `app`.
     public let name = "app"
@@ -34,33 +38,48 @@ public final class App: Service {
     public let http: HostedService
     /// The periodic worker.
     public let worker: WorkerService
-    /// What `/health/ready` answers.
+    /// What `/health/ready` and `/health/live` answer: the snapshots of the runner ``makeRunner(signals:)`` made.
     public let readiness = Readiness()
     /// What `/metrics` shows.
     public let registry: PrometheusCollectorRegistry
-    private let logger: Logger
+    let logger: Logger
+    private let environment: [String: String]
     private let boundPort = BoundPort()
+    private let graceWork: @Sendable (Duration) async -> Void
 
     /// The stages, in start order.
     public var dependencies: Dependencies { [config, database, Parallel(cache, jobs), http, worker] }
 
-    /// The shutdown grace and 5 s more: the runner reads it when the tree starts, before `config`
-    /// runs, so it comes from the environment given to ``init(environment:logger:registry:slowWork:)``.
-    public let gracefulShutdownTimeout: Duration
+    /// One second: `app` has nothing of its own to stop (its grace is its ``drain()``).
+    public let gracefulShutdownTimeout = Duration.seconds(1)
+
+    /// The runner's `drainTimeout`: `SHUTDOWN_GRACE_SECONDS`, the time ``drain()`` keeps serving.
+    ///
+    /// The runner needs it, and ``shutdownDeadline``, before `config` runs, so both come from the
+    /// environment given to ``init(environment:logger:registry:slowWork:graceWork:)``; a value there
+    /// that is not usable leaves the default here and fails `config`'s start with its message.
+    public let drainTimeout: Duration
+    /// The runner's `shutdownDeadline`: `SHUTDOWN_DEADLINE_SECONDS`.
+    public let shutdownDeadline: Duration
 
     /// The server, configured by `environment`, logging to `logger`, its metrics in `registry`.
     ///
-    /// - Parameter slowWork: what `/slow?ms=N` waits for; by default `N` milliseconds.
+    /// - Parameters:
+    ///   - slowWork: what `/slow?ms=N` waits for; by default `N` milliseconds.
+    ///   - graceWork: what ``drain()`` waits for, given the shutdown grace; by default the grace.
     public init(
         environment: [String: String],
         logger: Logger,
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
-        slowWork: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }
+        slowWork: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) },
+        graceWork: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }
     ) {
         let factory = PrometheusMetricsFactory(registry: registry)
-        // A bad value fails `config`'s start with its message; here it only sizes the timeout.
-        let grace = (try? Settings(environment: environment))?.shutdownGrace ?? Settings().shutdownGrace
-        gracefulShutdownTimeout = grace + .seconds(5)
+        let settings = (try? Settings(environment: environment)) ?? Settings()
+        drainTimeout = settings.shutdownGrace
+        shutdownDeadline = settings.shutdownDeadline
+        self.environment = environment
+        self.graceWork = graceWork
         self.logger = logger
         self.registry = registry
         config = ConfigService(environment: environment)
@@ -72,30 +91,34 @@ public final class App: Service {
             database: database, cache: cache, jobs: jobs, readiness: readiness, registry: registry, logger: logger,
             slowWork: slowWork)
         http = HTTPService.make(config: config, routes: routes, port: boundPort, logger: logger)
-        readiness.watch(root: serviceID)
     }
 
-    /// A runner for this tree with its observers: readiness, JSON logs, Prometheus metrics.
+    /// A runner for this tree, with its shutdown deadline and drain timeout, and its observers: JSON
+    /// logs, Prometheus metrics, and systemd's notifications (only when the environment has a
+    /// `NOTIFY_SOCKET`). ``readiness`` answers from its snapshots from now on.
     ///
     /// - Parameter signals: the signals that stop it (SIGINT and SIGTERM by default).
     public func makeRunner(signals: [Int32] = Signals.default) -> ServiceRunner {
         let observers: [any LifecycleObserver] = [
-            readiness,
             LoggingObserver(logger: logger, root: self),
             MetricsObserver(factory: PrometheusMetricsFactory(registry: registry)),
+            SystemdNotifier(root: self, environment: environment),
         ]
-        return ServiceRunner(self, observers: observers, signals: signals)
+        let runner = ServiceRunner(
+            self, observers: observers, signals: signals, shutdownDeadline: shutdownDeadline,
+            drainTimeout: drainTimeout)
+        readiness.attach(runner)
+        return runner
     }
 
     /// The port `http` listens on, once it does.
     public var port: Int? { boundPort.value }
 
-    /// Keeps serving for the shutdown grace: `/health/ready` answers 503 from the stop request on.
+    /// Keeps everything serving for the shutdown grace, the time a load balancer needs to see that
+    /// `/health/ready` answers 503 (it does from the stop request on); then the ordered stop begins.
     ///
-    /// A second signal cancels the wait.
-    public func stop() async throws {
-        let grace = try config.settings.shutdownGrace
-        logger.info("shutting down", metadata: ["shutdown.grace": "\(grace)"])
-        try? await Task.sleep(for: grace)
+    /// A second signal, or the deadline, cuts the wait short.
+    public func drain() async {
+        await graceWork(drainTimeout)
     }
 }

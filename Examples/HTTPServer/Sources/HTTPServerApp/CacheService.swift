@@ -5,6 +5,8 @@ import Synchronization
 public final class CacheService: Service {
     /// `cache`.
     public let name = "cache"
+    /// One second: it only forgets what it holds.
+    public let gracefulShutdownTimeout = Duration.seconds(1)
     private let notes = Mutex<[Note]?>(nil)
 
     /// An empty cache.

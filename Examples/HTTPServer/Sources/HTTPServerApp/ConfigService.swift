@@ -6,6 +6,8 @@ import Synchronization
 public final class ConfigService: Service {
     /// `config`.
     public let name = "config"
+    /// One second: it has nothing to stop.
+    public let gracefulShutdownTimeout = Duration.seconds(1)
     private let environment: [String: String]
     private let current = Mutex<Settings?>(nil)
 

@@ -8,6 +8,8 @@ import Synchronization
 public final class DatabaseService: Service {
     /// `database`.
     public let name = "database"
+    /// Two seconds to close the database.
+    public let gracefulShutdownTimeout = Duration.seconds(2)
     private let config: ConfigService
     private let logger: Logger
     private let current = Mutex<SQLiteConnection?>(nil)

@@ -4,6 +4,9 @@ import LifecycleServiceLifecycle
 import Logging
 
 /// The HTTP server: a Hummingbird `Application` hosted by Lifecycle, ready once it listens.
+///
+/// Its `stop()` (Hummingbird's graceful shutdown: the listener closes, requests in flight complete)
+/// may take 10 seconds, more than the slowest `/slow` request.
 enum HTTPService {
     /// A `HostedService` that builds a fresh `Application` on each start, on the settings' address.
     ///
@@ -11,7 +14,7 @@ enum HTTPService {
     static func make(
         config: ConfigService, routes: Routes, port: BoundPort, logger: Logger
     ) -> HostedService {
-        HostedService("http", gracefulShutdownTimeout: .seconds(30), logger: logger) { ready in
+        HostedService("http", gracefulShutdownTimeout: .seconds(10), logger: logger) { ready in
             let settings = try config.settings
             let router = Router()  // built here: a Router is not Sendable
             routes.register(on: router)

@@ -9,6 +9,8 @@ import Synchronization
 public final class JobsService: Service {
     /// `jobs`.
     public let name = "jobs"
+    /// Five seconds to finish the queued jobs.
+    public let gracefulShutdownTimeout = Duration.seconds(5)
     private let database: DatabaseService
     private let cache: CacheService
     private let logger: Logger

@@ -15,11 +15,11 @@ struct Routes: Sendable {
     let slowWork: @Sendable (Duration) async -> Void
 
     func register(on router: Router<BasicRequestContext>) {
-        router.get("health/live") { _, _ in "live\n" }
+        router.get("health/live") { _, _ in
+            Self.probe(readiness.isLive, yes: "live\n", no: "not live\n")
+        }
         router.get("health/ready") { _, _ in
-            readiness.isReady
-                ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
-                : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "not ready\n")))
+            Self.probe(readiness.isReady, yes: "ready\n", no: "not ready\n")
         }
         router.get("metrics") { _, _ in
             Response(
@@ -49,11 +49,20 @@ struct Routes: Sendable {
             return EditedResponse(status: .created, response: note)
         }
         router.get("slow") { request, _ in
-            let milliseconds = min(request.uri.queryParameters.get("ms", as: Int.self) ?? 1000, 60_000)
+            let milliseconds = min(request.uri.queryParameters.get("ms", as: Int.self) ?? 1000, Self.slowestRequest)
             logger.info("slow request began", metadata: ["slow.ms": "\(milliseconds)"])
             await slowWork(.milliseconds(milliseconds))
             logger.info("slow request completed", metadata: ["slow.ms": "\(milliseconds)"])
             return "done after \(milliseconds) ms\n"
         }
+    }
+
+    /// The longest `/slow` request, in milliseconds: it fits in `http`'s `gracefulShutdownTimeout`.
+    static let slowestRequest = 8_000
+
+    /// 200 with `yes`, or 503 with `no`.
+    private static func probe(_ answer: Bool, yes: String, no: String) -> Response {
+        Response(
+            status: answer ? .ok : .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: answer ? yes : no)))
     }
 }

@@ -8,7 +8,13 @@ public struct Settings: Sendable, Equatable {
     public var databasePath = "notes.sqlite"
     /// How long the server keeps serving, with `/health/ready` answering 503, after a stop was requested
     /// (`SHUTDOWN_GRACE_SECONDS`, default 2): the time a load balancer needs to see it is going away.
+    /// The runner's drain phase lasts this long (its `drainTimeout`).
     public var shutdownGrace = Duration.seconds(2)
+    /// The time the orchestrator allows between its stop signal and its kill (`SHUTDOWN_DEADLINE_SECONDS`,
+    /// default 30 like Kubernetes' `terminationGracePeriodSeconds`; systemd's `TimeoutStopSec`): the
+    /// runner's `shutdownDeadline`. The tree refuses to start when its worst-case shutdown plus the
+    /// grace does not fit in it.
+    public var shutdownDeadline = Duration.seconds(30)
     /// How often the worker counts the notes (`WORKER_INTERVAL_SECONDS`, default 5).
     public var workerInterval = Duration.seconds(5)
 
@@ -34,6 +40,9 @@ public struct Settings: Sendable, Equatable {
         }
         if let grace = environment["SHUTDOWN_GRACE_SECONDS"] {
             shutdownGrace = try Self.seconds(grace, variable: "SHUTDOWN_GRACE_SECONDS", minimum: 0)
+        }
+        if let deadline = environment["SHUTDOWN_DEADLINE_SECONDS"] {
+            shutdownDeadline = try Self.seconds(deadline, variable: "SHUTDOWN_DEADLINE_SECONDS", minimum: 1)
         }
         if let interval = environment["WORKER_INTERVAL_SECONDS"] {
             workerInterval = try Self.seconds(interval, variable: "WORKER_INTERVAL_SECONDS", minimum: 0.01)

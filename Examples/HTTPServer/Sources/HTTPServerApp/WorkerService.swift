@@ -6,6 +6,8 @@ import Logging
 public final class WorkerService: Service {
     /// `worker`.
     public let name = "worker"
+    /// Two seconds: its loop is cancelled.
+    public let gracefulShutdownTimeout = Duration.seconds(2)
     private let config: ConfigService
     private let database: DatabaseService
     private let notes: Gauge

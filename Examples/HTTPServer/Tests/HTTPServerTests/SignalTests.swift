@@ -20,7 +20,7 @@ struct SignalTests {
 
     struct NotFound: Error {}
 
-    @Test func sigtermTurnsReadinessFalseLetsTheRequestInFlightCompleteThenExitsZero() async throws {
+    @Test func sigtermTurnsReadinessFalseDrainsLetsTheRequestInFlightCompleteThenExitsZero() async throws {
         let database = try TemporaryDatabase()
         defer { database.remove() }
         let process = Process()
@@ -71,11 +71,21 @@ struct SignalTests {
 
         try await eventually { try lines.index(ofMessage: "database: stopping → stopped") != nil }
         let objects = try lines.objects()  // every line is JSON
+        // The budget, logged before anything starts.
+        let plan = try #require(objects.first { $0["message"]?.hasPrefix("shutdown plan: ") == true })
+        #expect(plan["shutdown.worst_case"] == "21s")
+        #expect(plan["shutdown.drain"] == "0.5s")
+        #expect(plan["shutdown.deadline"] == "30s")
+        #expect(
+            objects.firstIndex { $0["message"]?.hasPrefix("shutdown plan: ") == true }!
+                < (try lines.index(ofMessage: "listening"))!)
+        let draining = try #require(objects.firstIndex { $0["lifecycle.event"] == "draining" })
         let signal = try #require(objects.firstIndex { $0["lifecycle.cause"] == "signal 15" })
         let completed = try #require(try lines.index(ofMessage: "slow request completed"))
         let httpStopping = try #require(try lines.index(ofMessage: "http: running → stopping"))
         let httpStopped = try #require(try lines.index(ofMessage: "http: stopping → stopped"))
-        #expect(signal < httpStopping)
+        #expect(signal < draining)
+        #expect(draining < httpStopping)
         #expect(completed < httpStopped)
         #expect(httpStopping < httpStopped)
     }

@@ -153,7 +153,17 @@ final class Gate: Sendable {
         for waiter in waiters { waiter.resume() }
     }
     var isOpen: Bool { state.withLock { $0.isOpen } }
+    /// Returns once the gate is open; a cancelled waiter (a test over its time limit) opens it, so
+    /// that nothing hangs.
     func wait() async {
+        await withTaskCancellationHandler {
+            await waitIgnoringCancellation()
+        } onCancel: {
+            open()
+        }
+    }
+    /// Returns once the gate is open, cancelled or not: work that ignores cancellation.
+    func waitIgnoringCancellation() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let isOpen = state.withLock { state in
                 if !state.isOpen { state.waiters.append(continuation) }
@@ -182,4 +192,55 @@ struct TemporaryDatabase {
     var path: String { folder.appendingPathComponent("notes.sqlite").path }
     init() throws { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
     func remove() { try? FileManager.default.removeItem(at: folder) }
+}
+
+/// A datagram socket standing in for systemd's `NOTIFY_SOCKET`: every message it receives, kept.
+final class NotifySocket: Sendable {
+    let path: String
+    let messages = Lines()
+    private let fd: Int32
+
+    /// Binds a socket in a new temporary folder and reads from it on a thread of its own until ``close()``.
+    init() throws {
+        let folder = "/tmp/notify-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        path = folder + "/notify.sock"
+        #if canImport(Glibc)
+            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        #else
+            fd = socket(AF_UNIX, SOCK_DGRAM, 0)
+        #endif
+        guard fd >= 0 else { throw Client.Failure(description: "socket() failed: errno \(errno)") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { bytes in
+            for (index, byte) in path.utf8.enumerated() { bytes[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard bound == 0 else { throw Client.Failure(description: "bind \(path) failed: errno \(errno)") }
+        let (reading, messages) = (fd, messages)
+        Thread {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { recv(reading, $0.baseAddress, $0.count, 0) }
+                guard count > 0 else { return }  // closed
+                messages.append(String(decoding: buffer[..<count], as: UTF8.self))
+            }
+        }.start()
+    }
+
+    /// Stops reading and removes the socket's folder.
+    func close() {
+        shutdown(fd, Int32(SHUT_RDWR))
+        #if canImport(Glibc)
+            Glibc.close(fd)
+        #else
+            Darwin.close(fd)
+        #endif
+        try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
+    }
 }
