@@ -26,7 +26,7 @@ public enum Backoff: Sendable, Hashable {
     case exponential(initial: Duration, maximum: Duration)
 
     /// The wait before restart `attempt` (1 for the first), never negative and never more than
-    /// ``Swift/Duration/practicallyNever``.
+    /// about 34,000 years (2^40 seconds, the longest wait the package sleeps).
     public func delay(forAttempt attempt: Int) -> Duration {
         switch self {
         case .none:
