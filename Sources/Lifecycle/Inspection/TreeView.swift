@@ -120,16 +120,19 @@ struct TreeView: Sendable {
     }
 
     /// For each member, the members that depend on it, each once, in the order the plans list them.
+    /// A service added at run time (a plan tracked after the first) is a last stage of the root
+    /// (DESIGN §11): the root is its dependent.
     var dependents: [ServiceID: [ServiceID]] {
         var dependents: [ServiceID: [ServiceID]] = [:]
+        func add(_ dependent: ServiceID, of id: ServiceID) {
+            if !dependents[id, default: []].contains(dependent) { dependents[id, default: []].append(dependent) }
+        }
         for plan in plans {
             for node in plan.nodes {
-                for member in node.stages.joined() {
-                    let id = plan.nodes[member].id
-                    if !dependents[id, default: []].contains(node.id) { dependents[id, default: []].append(node.id) }
-                }
+                for member in node.stages.joined() { add(node.id, of: plan.nodes[member].id) }
             }
         }
+        for added in plans.dropFirst() where added.root.id != root { add(root, of: added.root.id) }
         return dependents
     }
 

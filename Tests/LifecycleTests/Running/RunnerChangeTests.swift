@@ -163,6 +163,20 @@ import Testing
         #expect(runner.snapshot().states[root.serviceID] == .stopped)
     }
 
+    @Test func whileTheRootStopsTheShutdownStatusSaysAnAddedServiceWaitsForIt() async throws {
+        let log = CallLog()
+        let root = ProbeService("root", log: log, stop: .delay(.milliseconds(300)))
+        let runner = ServiceRunner(root, signals: [])
+        try await runner.start()
+        let worker = ProbeService("worker", log: log)
+        try await runner.add(worker)
+        let stopping = Task { try await runner.stop() }
+        #expect(await eventually { root.state == .stopping })
+        let status = runner.shutdownStatus()
+        #expect(status.waiting.first { $0.service == worker.serviceID }?.waitsFor.map(\.service) == [root.serviceID])
+        try await stopping.value
+    }
+
     @Test func aServiceAddedTwiceIsCountedTwiceAndRemovedOnceAtATime() async throws {
         let log = CallLog()
         let runner = ServiceRunner(ProbeService("root", log: log), signals: [])
