@@ -248,7 +248,7 @@ private final class SignalProbe: Service {
 
 /// Polls until `condition` holds, failing after `timeout`.
 private func waitUntil(
-    timeout: Duration = .seconds(5), _ condition: @Sendable () -> Bool
+    timeout: Duration = .seconds(30), _ condition: @Sendable () -> Bool
 ) async throws {
     let clock = ContinuousClock()
     let deadline = clock.now.advanced(by: timeout)
