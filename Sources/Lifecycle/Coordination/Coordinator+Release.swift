@@ -146,7 +146,7 @@ extension Coordinator {
     /// cancels the restart's `start()` (the stop wins, DESIGN §10).
     private func awaitRestartStep(of id: ServiceID, token: Int) async {
         guard let entry = held[id] else { return }
-        if entry.machine.state == .starting { cancelRestart(holding: id) }
+        if entry.machine.isLastHolderOfARestartingStart { cancelRestart(holding: id) }
         _ = try? await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: Waiter) in
                 parkReleaser(continuation, token: token, in: entry)

@@ -6,11 +6,20 @@
 /// `.suspend` step (holders stay counted, dependencies are not let go), sleeps the backoff, then
 /// starts them again, dependencies first. Meanwhile the machines hold them in `.restarting`: new
 /// holders wait until they run again, and a tree that stops lets them go without a second `stop()`.
+///
+/// Several restarts may overlap (two services fail at once, or a restarted service fails again
+/// while its restart still starts its dependents). Before a restart stops a member it waits for
+/// any call in flight on it (a start, a stop, another restart's step); a member another restart
+/// already holds down is left to that one, which starts it once the dependencies run again. A
+/// member stays *pending* until its restart has stopped it: a failure of its tasks meanwhile joins
+/// the restart, and a service that depends on it and is not a member waits before it starts.
 extension Coordinator {
     /// One restart in progress.
     final class Restart {
         /// The services it takes, in start order.
         let members: [ServiceID]
+        /// The members it has not stopped (or left to another restart) yet.
+        var pending: Set<ServiceID>
         /// The runner whose clock times the backoff.
         let runner: ServiceRunner
         /// The failure that began it: what the trees fail with if it gives up.
@@ -20,6 +29,7 @@ extension Coordinator {
 
         init(members: [ServiceID], runner: ServiceRunner, error: any Error, firstDelay: Duration) {
             self.members = members
+            self.pending = Set(members)
             self.runner = runner
             self.error = error
             self.firstDelay = firstDelay
@@ -29,18 +39,17 @@ extension Coordinator {
     /// A background task of `id` failed while it runs: restarts it when its policy and the window
     /// allow, and says so; `false` when the trees must fail instead (DESIGN §4).
     func restartIfAllowed(_ id: ServiceID, after error: any Error) -> Bool {
-        guard restartOf[id] == nil, let entry = held[id], entry.machine.isRestartable,
-            let runner = runnersHolding(id).first
+        // A restart in progress is about to stop it and start it again: the failure joins it.
+        if isPendingRestart(id) { return true }
+        guard let entry = held[id], entry.machine.isRestartable, let runner = runnersHolding(id).first
         else { return false }
         let decision = restartHistories[id, default: RestartPlan.History()]
             .failed(at: runner.clock.elapsed(), policy: entry.node.restartPolicy)
         guard case .restart(let attempt, let delay) = decision else { return false }
         emitRestartScheduled(of: id, attempt: attempt, delay: delay)
         let members = RestartPlan.members(restarting: id, dependencies: heldDependencies())
-            .filter { restartOf[$0] == nil }
         let number = nextNumber()
         let restart = Restart(members: members, runner: runner, error: error, firstDelay: delay)
-        for member in members { restartOf[member] = number }
         restarts[number] = restart
         let task = Task { await self.performRestart(number) }
         restart.task = task
@@ -59,6 +68,11 @@ extension Coordinator {
     }
 
     /// What each service held here depends on (its stages' services), for the restart's members.
+    /// Whether a restart in progress will stop the service and has not yet.
+    func isPendingRestart(_ id: ServiceID) -> Bool {
+        restarts.values.contains { $0.pending.contains(id) }
+    }
+
     private func heldDependencies() -> [ServiceID: [ServiceID]] {
         held.mapValues { entry in entry.node.stages.joined().map { entry.plan.nodes[$0].id } }
     }
@@ -79,20 +93,31 @@ extension Coordinator {
     /// the next backoff while its service's policy allows, else the trees fail.
     private func performRestart(_ number: Int) async {
         guard let restart = restarts[number] else { return }
+        var abandonedStop: (any Error)?
         for member in restart.members.reversed() {
-            await awaitStartSettled(member)
-            guard held[member]?.machine.isRestartable == true else { continue }
-            _ = await walkRelease([.suspend(member)], for: restart.runner)
+            await awaitStepsEnded(member)
+            if held[member]?.machine.isRestartable == true {
+                restartOf[member] = number
+                let errors = await walkRelease([.suspend(member)], for: restart.runner)
+                abandonedStop = abandonedStop ?? errors.first { error in
+                    if case LifecycleError.stopTimedOut = error { return true }
+                    return false
+                }
+            }
+            restart.pending.remove(member)
+            startSettled(member)  // wakes the starts that waited for it to go down
         }
+        // A `stop()` abandoned at its timeout may still run: no new life may begin over it.
+        if let abandonedStop { return giveUp(number, error: abandonedStop) }
         var delay = restart.firstDelay
         var next = 0
         while true {
             do {
                 try await restart.runner.clock.sleep(delay)
             } catch {
-                return giveUp(number, error: restart.error)  // quietly when no member is left
+                return giveUp(number, error: restart.error)  // quietly when every tree stops
             }
-            guard let (member, error, canRetry) = await startMembers(of: restart, from: &next) else {
+            guard let (member, error, canRetry) = await startMembers(of: restart, number: number, from: &next) else {
                 return finish(number)
             }
             guard canRetry, !Task.isCancelled, let entry = held[member], let runner = runnersHolding(member).first
@@ -110,10 +135,15 @@ extension Coordinator {
     /// - Returns: `nil` when every one is up (or let go); else the member whose start failed, the
     ///   error, and whether it may be tried again (not when its `start()` still runs: two lives of
     ///   a service never overlap).
-    private func startMembers(of restart: Restart, from next: inout Int) async -> (ServiceID, any Error, Bool)? {
+    private func startMembers(of restart: Restart, number: Int, from next: inout Int) async -> (
+        ServiceID, any Error, Bool
+    )? {
         while next < restart.members.count {
             let member = restart.members[next]
-            guard let entry = held[member], entry.machine.isRestarting, entry.machine.holders > 0 else {
+            // Let go meanwhile, up again, or held down by a later restart that starts it itself.
+            guard restartOf[member] == number, let entry = held[member], entry.machine.isRestarting,
+                entry.machine.holders > 0
+            else {
                 next += 1
                 continue
             }
@@ -170,15 +200,16 @@ extension Coordinator {
         for member in restart.members where restartOf[member] == number { restartOf[member] = nil }
     }
 
-    /// The restart cannot go on: every tree holding a member still held down fails (DESIGN §4); their
-    /// stops let the members go.
+    /// The restart cannot go on: every tree holding a member it still holds down fails (DESIGN §4);
+    /// their stops let the members go. A tree already stopping is left to its stop: the stop wins.
     private func giveUp(_ number: Int, error: any Error) {
         guard let restart = restarts[number] else { return }
-        let down = restart.members.filter { held[$0]?.machine.isRestarting == true }
+        let down = restart.members.filter { restartOf[$0] == number && held[$0]?.machine.isRestarting == true }
         finish(number)
         var failed: Set<ObjectIdentifier> = []
         for member in down {
-            for runner in runnersHolding(member) where failed.insert(ObjectIdentifier(runner)).inserted {
+            for runner in runnersHolding(member)
+            where !runner.isStopRequested && failed.insert(ObjectIdentifier(runner)).inserted {
                 runner.fail(error)
             }
         }
@@ -190,7 +221,8 @@ extension Coordinator {
     /// backoff ends early (nothing is left to start).
     func restartLeft(_ id: ServiceID) {
         guard let number = restartOf[id], let restart = restarts[number] else { return }
-        if !restart.members.contains(where: { held[$0]?.machine.isRestarting == true }) {
+        let holdsDown = restart.members.contains { restartOf[$0] == number && held[$0]?.machine.isRestarting == true }
+        if restart.pending.isEmpty, !holdsDown {
             restart.task?.cancel()
         }
     }
@@ -201,13 +233,20 @@ extension Coordinator {
         restarts[number]?.task?.cancel()
     }
 
-    /// Waits until no direct dependency of `node` is held down by a restart; `false` when the
-    /// waiting task was cancelled.
+    /// Waits until no direct dependency of `node` is held down by a restart, or about to be (a
+    /// pending member, unless `node` is a pending member of that restart too: it goes down first);
+    /// `false` when the waiting task was cancelled.
     func awaitDependenciesUp(of node: TreePlan.Node, in plan: TreePlan) async -> Bool {
-        while let blocked = node.stages.joined().lazy.map({ plan.nodes[$0].id }).first(where: {
-            self.held[$0]?.machine.isRestarting == true
-        }) {
+        func isBlocking(_ id: ServiceID) -> Bool {
+            if held[id]?.machine.isRestarting == true { return true }
+            return restarts.values.contains { $0.pending.contains(id) && !$0.pending.contains(node.id) }
+        }
+        while let blocked = node.stages.joined().lazy.map({ plan.nodes[$0].id }).first(where: isBlocking) {
             if Task.isCancelled { return false }
+            if held[blocked]?.machine.isRestarting != true {
+                await awaitPendingHandled(blocked)
+                continue
+            }
             let token = nextNumber()
             do {
                 try await withTaskCancellationHandler {
@@ -230,21 +269,50 @@ extension Coordinator {
         entry.machine.park(token: token, waiter: continuation)
     }
 
-    /// Waits until a start in flight of the service (another tree's) has ended.
-    private func awaitStartSettled(_ id: ServiceID) async {
-        while held[id]?.machine.isAcquiring == true {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                registerSettleWaiter(continuation, for: id)
+    /// Waits until no call is in flight on the service: a start (another tree's), a stop (a
+    /// tree's), or another restart's stop or start. Two lives of a service never overlap.
+    private func awaitStepsEnded(_ id: ServiceID) async {
+        while let entry = held[id], !Task.isCancelled {
+            if entry.machine.isAcquiring {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    registerSettleWaiter(continuation, for: id) { $0.isAcquiring }
+                }
+            } else if entry.machine.hasStepInFlight {
+                let token = nextNumber()
+                _ = try? await withTaskCancellationHandler {
+                    try await withUnsafeThrowingContinuation { (continuation: Waiter) in
+                        parkWhileStepInFlight(continuation, token: token, on: id)
+                    }
+                } onCancel: {
+                    Task { await self.waiterCancelled(id, token: token) }
+                }
+            } else {
+                return
             }
         }
     }
 
-    private func registerSettleWaiter(_ continuation: CheckedContinuation<Void, Never>, for id: ServiceID) {
-        guard held[id]?.machine.isAcquiring == true else { return continuation.resume() }
+    private func parkWhileStepInFlight(_ continuation: Waiter, token: Int, on id: ServiceID) {
+        guard let entry = held[id], entry.machine.hasStepInFlight else { return continuation.resume() }
+        entry.machine.park(token: token, waiter: continuation)
+    }
+
+    /// Waits until the restarts that will stop the service have (or have left it to another).
+    private func awaitPendingHandled(_ id: ServiceID) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            registerSettleWaiter(continuation, for: id) { _ in self.isPendingRestart(id) }
+        }
+    }
+
+    private func registerSettleWaiter(
+        _ continuation: CheckedContinuation<Void, Never>, for id: ServiceID, while condition: (Machine) -> Bool
+    ) {
+        guard let entry = held[id], condition(entry.machine) else { return continuation.resume() }
         settleWaiters[id, default: []].append(continuation)
     }
 
-    /// A start of the service ended (it runs, or it is down): a restart waiting for it goes on.
+    /// A start of the service ended (it runs, or it is down), or a restart stopped it: whoever waits
+    /// for that goes on (and asks again).
     func startSettled(_ id: ServiceID) {
         guard !settleWaiters.isEmpty, let waiters = settleWaiters.removeValue(forKey: id) else { return }
         for waiter in waiters { waiter.resume() }

@@ -13,6 +13,10 @@ extension ServiceRunner {
         stopWithoutWaiting()
     }
 
+    /// Whether a stop of the tree was asked for (or the tree failed): a restart that gives up then
+    /// leaves it to that stop rather than record a failure (DESIGN §10, the stop wins).
+    var isStopRequested: Bool { state.withLock { $0.machine.stopCause != nil } }
+
     /// Performs the stop in a task of its own, for a stop nobody may wait for here (a failure, or a
     /// `stop()` from the tree's own work); a later `stop()` joins it.
     func stopWithoutWaiting() {

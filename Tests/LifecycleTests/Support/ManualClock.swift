@@ -56,6 +56,12 @@ final class ManualClock: Clock, Sendable {
         }
     }
 
+    /// Whether a sleep waits to wake exactly `delay` from now (a backoff, told apart from the
+    /// watchdog of a stop in flight by its length).
+    func hasSleeper(wakingIn delay: Duration) -> Bool {
+        state.withLock { state in state.sleepers.values.contains { $0.deadline.offset == state.now.offset + delay } }
+    }
+
     /// Moves time forward and wakes every sleep whose deadline has come.
     func advance(by duration: Duration) {
         let due = state.withLock { state in
