@@ -99,10 +99,12 @@ extension Coordinator {
             if held[member]?.machine.isRestartable == true {
                 restartOf[member] = number
                 let errors = await walkRelease([.suspend(member)], for: restart.runner)
-                abandonedStop = abandonedStop ?? errors.first { error in
-                    if case LifecycleError.stopTimedOut = error { return true }
-                    return false
-                }
+                abandonedStop =
+                    abandonedStop
+                    ?? errors.first { error in
+                        if case LifecycleError.stopTimedOut = error { return true }
+                        return false
+                    }
             }
             restart.pending.remove(member)
             startSettled(member)  // wakes the starts that waited for it to go down

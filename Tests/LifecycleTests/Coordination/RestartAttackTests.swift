@@ -316,4 +316,22 @@ import Testing
         #expect(result == 42)
         #expect(lifeViolations(log.lines, edges: [("api", "cache")]) == [])
     }
+
+    @Test func aTaskFailingWhileARestartStartsItsServiceFailsTheTree() async throws {
+        let log = LineLog()
+        let cache = Puppet("cache", policy: Self.eager, log: log)
+        let api = Puppet("api", [cache], log: log)
+        cache.nextStarts(
+            .hook {},
+            .hook {
+                try? cache.addTask { throw Boom(name: "early") }
+                try? await Task.sleep(for: .milliseconds(50))
+            })
+        let runner = ServiceRunner(api, signals: [], clock: ManualClock())
+        let running = Task { try await runner.run() }
+        #expect(await eventually { api.state == .running })
+        cache.crash()
+        await #expect(throws: Boom(name: "early")) { try await running.value }
+        #expect(cache.starts == cache.stops + (log.lines.contains("startThrew cache") ? 1 : 0))
+    }
 }

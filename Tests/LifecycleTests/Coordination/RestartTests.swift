@@ -149,7 +149,8 @@ private func transcriptLines(_ events: [LifecycleEvent]) -> [String] { lines(eve
         #expect(await eventually { clock.hasSleeper(wakingIn: .seconds(1)) && cache.state == .stopped })
         clock.advance(by: .seconds(1))
         // The restart's start threw: a second restart is scheduled, api stays down meanwhile.
-        #expect(await eventually { events.restarts == ["cache 1", "cache 2"] && clock.hasSleeper(wakingIn: .seconds(1)) })
+        #expect(
+            await eventually { events.restarts == ["cache 1", "cache 2"] && clock.hasSleeper(wakingIn: .seconds(1)) })
         #expect(cache.state == .failed && api.state == .stopped)
         clock.advance(by: .seconds(1))
         #expect(await eventually { api.state == .running })

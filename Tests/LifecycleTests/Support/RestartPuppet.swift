@@ -121,7 +121,8 @@ func lifeViolations(_ lines: [String], edges: [(String, String)]) -> [String] {
         switch call {
         case "start":
             expect(.down, then: .starting)
-            for (dependent, dependency) in edges where dependent == name && phase[dependency, default: .down] != .running {
+            for (dependent, dependency) in edges
+            where dependent == name && phase[dependency, default: .down] != .running {
                 violations.append("line \(position) `\(line)` while its dependency \(dependency) was not running")
             }
         case "started": expect(.starting, then: .running)
