@@ -273,11 +273,15 @@ extension Coordinator {
 
     /// Waits until no call is in flight on the service: a start (another tree's), a stop (a
     /// tree's), or another restart's stop or start. Two lives of a service never overlap.
+    ///
+    /// A service whose holder still starts its dependencies is not waited for: that start may wait
+    /// for this very restart (a dependency pending in it). It is left down, no longer pending, and
+    /// its start waits until its dependencies run again.
     private func awaitStepsEnded(_ id: ServiceID) async {
         while let entry = held[id], !Task.isCancelled {
-            if entry.machine.isAcquiring {
+            if entry.machine.isCallingStart {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    registerSettleWaiter(continuation, for: id) { $0.isAcquiring }
+                    registerSettleWaiter(continuation, for: id) { $0.isCallingStart }
                 }
             } else if entry.machine.hasStepInFlight {
                 let token = nextNumber()

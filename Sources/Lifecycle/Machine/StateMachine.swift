@@ -313,9 +313,9 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         return false
     }
 
-    /// Whether a holder is starting it (its dependencies, or its `start()`).
-    var isAcquiring: Bool {
-        if case .acquiring = life { return true }
+    /// Whether a holder's call of `start()` is in flight (its dependencies run).
+    var isCallingStart: Bool {
+        if case .acquiring(.starting, _, _) = life { return true }
         return false
     }
 
