@@ -209,6 +209,8 @@ extension FaultStatistics {
                 self[.restartsFailedTheTree] += 1
             }
         }
-        self[.restartStarts] += calls.count { $0.kind == .startCalled && $0.life > 1 && driven.owner[$0.service] != nil }
+        self[.restartStarts] += calls.count {
+            $0.kind == .startCalled && $0.life > 1 && driven.owner[$0.service] != nil
+        }
     }
 }

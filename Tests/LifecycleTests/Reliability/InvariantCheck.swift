@@ -96,7 +96,8 @@ struct InvariantCheck {
                 case .stopReturned, .stopThrew: stopsInFlight -= 1
                 case .startCalled where stopsInFlight > 0:
                     violations.append(
-                        "[lives overlap] s\(index) [\(faults)]: start() of life \(entry.life) while a stop() was in flight")
+                        "[lives overlap] s\(index) [\(faults)]: start() of life \(entry.life) while a stop() was in flight"
+                    )
                 default: break
                 }
             }
