@@ -23,7 +23,9 @@ extension Coordinator {
         /// The node and its dependencies are down: forget it and wake the trees waiting for its stop.
         case forget(ServiceID, waiters: [Waiter])
         /// A restart stops the service and keeps its holders; its dependencies are not let go (DESIGN §10).
-        case suspend(ServiceID)
+        /// The restart made the `running → stopping` of `life` already, before the walk: nothing
+        /// else may take the service between its decision and the stop.
+        case suspend(ServiceID, life: Int)
     }
 
     /// A sequence of steps driven by one task at a time.
@@ -182,8 +184,10 @@ extension Coordinator {
             switch strand.steps.popLast()! {
             case .release(let index, let plan):
                 if let step = beginStop(index, of: plan, in: current, as: driver) { return step }
-            case .suspend(let id):
-                if let step = beginSuspend(of: id, in: current, as: driver) { return step }
+            case .suspend(let id, let life):
+                if let owner = held[id] {
+                    return claimStop(of: owner, life: life, in: current, as: driver, suspends: true)
+                }
             case .stage(let members, let plan):
                 guard members.count > 1 else {
                     strand.steps.append(.release(members[0], plan))
@@ -241,19 +245,6 @@ extension Coordinator {
         let node = owner.node
         let life = emit(transition, of: node, for: walk.runner)
         return claimStop(of: owner, life: life, in: strand, as: driver, suspends: false)
-    }
-
-    /// A restart stops the service while its holders keep it: emitted to every tree holding it.
-    private func beginSuspend(of id: ServiceID, in strand: Int, as driver: Int) -> DriverStep? {
-        let walk = walks[strands[strand]!.walk]!
-        guard let owner = held[id] else { return nil }
-        do {
-            let life = emitToHolders(try owner.machine.restartStopBegan(), of: owner.node)
-            return claimStop(of: owner, life: life, in: strand, as: driver, suspends: true)
-        } catch {
-            walk.errors.append(error)
-            return nil
-        }
     }
 
     /// Claims the stop for this driver, arms the watchdog, and returns the `stop()` to await.

@@ -96,9 +96,14 @@ extension Coordinator {
         var abandonedStop: (any Error)?
         for member in restart.members.reversed() {
             await awaitStepsEnded(member)
-            if held[member]?.machine.isRestartable == true {
+            // Decided and begun at once, on the actor: no other restart or tree takes it meanwhile.
+            // Once cancelled (an escalation), it stops nothing more: the tree's stop takes the rest.
+            if !Task.isCancelled, let entry = held[member], entry.machine.isRestartable,
+                let stopping = try? entry.machine.restartStopBegan()
+            {
                 restartOf[member] = number
-                let errors = await walkRelease([.suspend(member)], for: restart.runner)
+                let life = emitToHolders(stopping, of: entry.node)
+                let errors = await walkRelease([.suspend(member, life: life)], for: restart.runner)
                 abandonedStop =
                     abandonedStop
                     ?? errors.first { error in
