@@ -98,21 +98,25 @@ extension Coordinator {
             await awaitStepsEnded(member)
             // Decided and begun at once, on the actor: no other restart or tree takes it meanwhile.
             // Once cancelled (an escalation), it stops nothing more: the tree's stop takes the rest.
+            var stopping: (Held, Transition)?
             if !Task.isCancelled, let entry = held[member], entry.machine.isRestartable,
-                let stopping = try? entry.machine.restartStopBegan()
+                let transition = try? entry.machine.restartStopBegan()
             {
-                restartOf[member] = number
-                let life = emitToHolders(stopping, of: entry.node)
-                let errors = await walkRelease([.suspend(member, life: life)], for: restart.runner)
-                abandonedStop =
-                    abandonedStop
-                    ?? errors.first { error in
-                        if case LifecycleError.stopTimedOut = error { return true }
-                        return false
-                    }
+                stopping = (entry, transition)
             }
+            // No longer pending from here: a start that waited for it now waits while it is down.
             restart.pending.remove(member)
-            startSettled(member)  // wakes the starts that waited for it to go down
+            startSettled(member)
+            guard let (entry, transition) = stopping else { continue }
+            restartOf[member] = number
+            let life = emitToHolders(transition, of: entry.node)
+            let errors = await walkRelease([.suspend(member, life: life)], for: restart.runner)
+            abandonedStop =
+                abandonedStop
+                ?? errors.first { error in
+                    if case LifecycleError.stopTimedOut = error { return true }
+                    return false
+                }
         }
         // A `stop()` abandoned at its timeout may still run: no new life may begin over it.
         if let abandonedStop { return giveUp(number, error: abandonedStop) }
