@@ -116,8 +116,9 @@ extension Coordinator {
 
     /// What a driver does next.
     private enum DriverStep {
-        /// Await this service's `stop()`, then report it with the claim.
-        case awaitStop(any Service, ServiceTable.Record, life: Int, claim: Int)
+        /// Await this service's `stop()`, then report it with the claim. A restart's stop runs as
+        /// the work of every tree holding the service (`restarting`: its id).
+        case awaitStop(any Service, ServiceTable.Record, life: Int, claim: Int, restarting: ServiceID?)
         /// A restart's call on this service is in flight: wait for it, then ask again.
         case awaitRestartStep(ServiceID, token: Int)
         /// The strand waits for others, was taken over, or the walk is over: the driver ends.
@@ -132,8 +133,12 @@ extension Coordinator {
         var current = first
         while true {
             switch advance(&current, as: driver) {
-            case .awaitStop(let service, let record, let life, let claim):
-                let stopError = await Self.performStop(of: service, record: record, life: life)
+            case .awaitStop(let service, let record, let life, let claim, let restarting):
+                let stopError = await ServiceTable.$currentTaskOwner.withValue(
+                    restarting ?? ServiceTable.currentTaskOwner
+                ) {
+                    await Self.performStop(of: service, record: record, life: life)
+                }
                 guard stopReturned(in: current, claim: claim, error: stopError) else { return }  // abandoned
             case .awaitRestartStep(let id, let token):
                 await awaitRestartStep(of: id, token: token)
@@ -257,7 +262,7 @@ extension Coordinator {
             node: node, plan: owner.plan, life: life, deadline: deadline, claim: claim, driver: driver,
             suspends: suspends)
         armWatchdog(of: walkNumber, until: deadline)
-        return .awaitStop(node.service, node.record, life: life, claim: claim)
+        return .awaitStop(node.service, node.record, life: life, claim: claim, restarting: suspends ? node.id : nil)
     }
 
     /// A `stop()` returned: report it, unless it was abandoned meanwhile (the watchdog took the strand).

@@ -171,7 +171,7 @@ extension Coordinator {
             }
             let attempt = StartAttempt()
             do {
-                try await Self.callStart(node, life: life, attempt: attempt, for: restart.runner)
+                try await Self.callStart(node, life: life, attempt: attempt, for: restart.runner, restarting: true)
             } catch {
                 if let (failed, waiters) = try? entry.machine.restartStartFailed() {
                     emitToHolders(failed, of: node, error: error)

@@ -135,8 +135,11 @@ actor Coordinator {
     /// `start()`, and one that ignores it is abandoned after the service's `gracefulShutdownTimeout`,
     /// or at once when the runner escalates (DESIGN §4). `life` is the life the start begins (see
     /// ``ServiceTable/Record/life``): a start that returns after it was abandoned stops that life.
+    ///
+    /// A restart's start (`restarting`) runs as the work of every tree holding the service: a
+    /// `stop()` of one of them from inside it does not wait for the stop that waits for it.
     nonisolated static func callStart(
-        _ node: TreePlan.Node, life: Int, attempt: StartAttempt, for runner: ServiceRunner
+        _ node: TreePlan.Node, life: Int, attempt: StartAttempt, for runner: ServiceRunner, restarting: Bool = false
     ) async throws {
         let service = node.service
         let runnerID = ObjectIdentifier(runner)
@@ -149,7 +152,13 @@ actor Coordinator {
         let work = Task {
             if startsCancelled { withUnsafeCurrentTask { $0?.cancel() } }
             do {
-                try await ServiceRunner.$currentRunner.withValue(runnerID) { try await service.start() }
+                try await ServiceRunner.$currentRunner.withValue(runnerID) {
+                    try await ServiceTable.$currentTaskOwner.withValue(
+                        restarting ? node.id : ServiceTable.currentTaskOwner
+                    ) {
+                        try await service.start()
+                    }
+                }
                 if !attempt.finish(.returned) { await stopLateStart(of: node, life: life) }
             } catch {
                 attempt.finish(.threw(error))

@@ -334,4 +334,26 @@ import Testing
         await #expect(throws: Boom(name: "early")) { try await running.value }
         #expect(cache.starts == cache.stops + (log.lines.contains("startThrew cache") ? 1 : 0))
     }
+
+    @Test func aStopOfItsOwnTreeFromARestartsStopOfASharedServiceDoesNotWaitForItself() async throws {
+        let log = LineLog()
+        let clock = ManualClock()
+        let database = Puppet("database", policy: Self.eager, log: log)
+        let left = Puppet("left", [database], log: log)
+        let right = Puppet("right", [database], log: log)
+        let first = ServiceRunner(left, signals: [], clock: clock)
+        let second = ServiceRunner(right, signals: [], clock: clock)
+        try await first.start()
+        try await second.start()
+        // The restart is driven for one of the two runners: either way, right's stop() is the
+        // work of the second tree, and its stop() from there must not wait for itself.
+        right.nextStops(.hook { try? await second.stop() })
+        left.nextStops(.hook { try? await first.stop() })
+        database.crash()
+        #expect(await eventually { left.stops == 1 && right.stops == 1 && database.stops == 1 })
+        try await first.stop()
+        try await second.stop()
+        #expect(left.state == .stopped && right.state == .stopped && database.state == .stopped)
+        #expect(lifeViolations(log.lines, edges: [("left", "database"), ("right", "database")]) == [])
+    }
 }
