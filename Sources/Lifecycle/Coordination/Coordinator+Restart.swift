@@ -173,13 +173,18 @@ extension Coordinator {
             do {
                 try await Self.callStart(node, life: life, attempt: attempt, for: restart.runner, restarting: true)
             } catch {
+                // The tasks the failed life added end before the machine lets it go, so nothing it
+                // depends on stops meanwhile (its step is still in flight); their failures are only
+                // reported. An abandoned `start()` is waited for after: no retry begins over it.
+                restartWindingDown.insert(member)
+                let tasks = ServiceTable.shared.takeTasks(of: node.record, life: life)
+                for task in tasks { task.cancel() }
+                await Self.awaitEnded(tasks, limit: node.gracefulShutdownTimeout, for: restart.runner)
+                restartWindingDown.remove(member)
                 if let (failed, waiters) = try? entry.machine.restartStartFailed() {
                     emitToHolders(failed, of: node, error: error)
                     resume(waiters, with: nil)
                 }
-                let tasks = ServiceTable.shared.takeTasks(of: node.record, life: life)
-                for task in tasks { task.cancel() }
-                await Self.awaitEnded(tasks, limit: node.gracefulShutdownTimeout, for: restart.runner)
                 let hasEnded = await Self.awaitWorkEnded(
                     attempt, limit: node.gracefulShutdownTimeout, for: restart.runner)
                 return (member, error, hasEnded)

@@ -42,6 +42,8 @@ actor Coordinator {
     var restarts: [Int: Restart] = [:]
     var restartOf: [ServiceID: Int] = [:]
     var restartHistories: [ServiceID: RestartPlan.History] = [:]
+    /// Services whose restart's `start()` failed and whose failed life still winds down.
+    var restartWindingDown: Set<ServiceID> = []
     /// Restarts waiting for a start in flight of a service they take to end.
     var settleWaiters: [ServiceID: [CheckedContinuation<Void, Never>]] = [:]
     /// The releases in progress and their strands (see `Coordinator+Release.swift`).
@@ -110,7 +112,7 @@ actor Coordinator {
         guard let record = held[id]?.node.record ?? holding.first.map({ $0.plan.nodes[$0.plan.indices[id]!].record }),
             ServiceTable.shared.life(of: record) == life
         else { return }
-        let action = held[id]?.machine.taskFailed() ?? .report
+        let action = restartWindingDown.contains(id) ? .report : held[id]?.machine.taskFailed() ?? .report
         let state = held[id]?.machine.state ?? .stopped
         for (runner, _) in holding {
             runner.emit(

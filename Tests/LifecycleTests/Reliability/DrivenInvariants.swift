@@ -247,7 +247,8 @@ extension InvariantCheck {
     /// Whether the event at `index` is a task failure that should have failed the tree: one of a
     /// service that starts or runs, not taken by a restart (DESIGN §10: the next event of the
     /// service is its `restartScheduled`, or, when a restart was scheduled before, the failure joined
-    /// that restart: the service stops next, or this tree let it go to the other tree still holding it).
+    /// that restart: the service stops next, or this tree let it go to the other tree still holding it;
+    /// a failure while its start is in flight joins it too, the restart stops it once started).
     private func isLost(failure index: Int, in events: [LifecycleEvent]) -> Bool {
         let failure = events[index]
         guard failure.kind == .taskFailed, !failure.isDriverMarker,
@@ -257,7 +258,7 @@ extension InvariantCheck {
         let later = events[(index + 1)...].filter { $0.service == failure.service }
         if let next = later.first, isRestart(next) { return false }
         let joinedARestart =
-            failure.from == .running && events[..<index].contains(where: isRestart)
+            events[..<index].contains(where: isRestart)
             && later.first { $0.isTransition }.map { $0.from == .running && $0.to == .stopping } != false
         return !joinedARestart
     }
