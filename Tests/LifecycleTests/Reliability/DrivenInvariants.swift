@@ -255,7 +255,8 @@ extension InvariantCheck {
             failure.from == .starting || failure.from == .running
         else { return false }
         let isRestart = { (event: LifecycleEvent) in if case .restartScheduled = event.kind { true } else { false } }
-        let later = events[(index + 1)...].filter { $0.service == failure.service }
+        // A stop cause names the root and may come in between, from another thread.
+        let later = events[(index + 1)...].filter { $0.service == failure.service && $0.stopCause == nil }
         if let next = later.first, isRestart(next) { return false }
         let joinedARestart =
             events[..<index].contains(where: isRestart)
