@@ -26,6 +26,10 @@ extension Coordinator {
         let error: any Error
         let firstDelay: Duration
         var task: Task<Void, Never>?
+        /// The member `start()` in flight, in a task of its own: its last holder letting it go
+        /// cancels it alone (`startLetGo`), the restart goes on with the other members.
+        var startInFlight: Task<Void, any Error>?
+        var startLetGo = false
 
         init(members: [ServiceID], runner: ServiceRunner, error: any Error, firstDelay: Duration) {
             self.members = members
@@ -131,6 +135,13 @@ extension Coordinator {
             guard let (member, error, canRetry) = await startMembers(of: restart, number: number, from: &next) else {
                 return finish(number)
             }
+            if restart.startLetGo {
+                // Its last holder let it go: not a failure of it; the other members go on at once.
+                restart.startLetGo = false
+                next += 1
+                delay = .zero
+                continue
+            }
             guard canRetry, !Task.isCancelled, let entry = held[member], let runner = runnersHolding(member).first
             else { return giveUp(number, error: error) }
             let decision = restartHistories[member, default: RestartPlan.History()]
@@ -170,8 +181,19 @@ extension Coordinator {
                 continue
             }
             let attempt = StartAttempt()
+            let runner = restart.runner
+            let starting = Task { [node, life, attempt, runner] in
+                try await Self.callStart(node, life: life, attempt: attempt, for: runner, restarting: true)
+            }
+            restart.startInFlight = starting
+            defer { restart.startInFlight = nil }
             do {
-                try await Self.callStart(node, life: life, attempt: attempt, for: restart.runner, restarting: true)
+                // Cancelling the restart (an escalation) cancels the start; a release cancels it alone.
+                try await withTaskCancellationHandler {
+                    try await starting.value
+                } onCancel: {
+                    starting.cancel()
+                }
             } catch {
                 // The tasks the failed life added end before the machine lets it go, so nothing it
                 // depends on stops meanwhile (its step is still in flight); their failures are only
@@ -245,8 +267,11 @@ extension Coordinator {
 
     /// A tree lets go of a service whose restart's `start()` runs: cancel it, the stop wins.
     func cancelRestart(holding id: ServiceID) {
-        guard let number = restartOf[id] else { return }
-        restarts[number]?.task?.cancel()
+        guard let number = restartOf[id], let restart = restarts[number], let start = restart.startInFlight else {
+            return
+        }
+        restart.startLetGo = true
+        start.cancel()
     }
 
     /// Waits until no direct dependency of `node` is held down by a restart, or about to be (a

@@ -356,4 +356,24 @@ import Testing
         #expect(left.state == .stopped && right.state == .stopped && database.state == .stopped)
         #expect(lifeViolations(log.lines, edges: [("left", "database"), ("right", "database")]) == [])
     }
+
+    @Test func aTreeLettingGoOfARestartingStartLeavesATreeStartingThatServiceUnharmed() async throws {
+        let log = LineLog()
+        let database = Puppet("database", policy: Self.eager, log: log)
+        let left = Puppet("left", [database], log: log)
+        let first = ServiceRunner(left, signals: [], clock: ManualClock())
+        try await first.start()
+        database.nextStarts(.untilCancelled)  // the restart's start waits until its tree lets it go
+        database.crash()
+        #expect(await eventually { database.starts == 2 })
+        let late = Puppet("late", [database], log: log)
+        let second = ServiceRunner(late, signals: [], clock: ManualClock())
+        let starting = Task { try await second.start() }  // waits while the restart holds database
+        try await Task.sleep(for: .milliseconds(20))
+        try await first.stop()  // the last holder: the restart's start is cancelled, nothing more
+        try await starting.value  // the second tree starts database itself, and does not fail
+        #expect(late.state == .running && database.state == .running && database.starts == 3)
+        try await second.stop()
+        #expect(lifeViolations(log.lines, edges: [("left", "database"), ("late", "database")]) == [])
+    }
 }
