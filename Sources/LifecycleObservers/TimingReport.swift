@@ -11,8 +11,10 @@
 ///
 /// A service's start lasts from `→ starting` until `starting → running` or `starting → failed`; its
 /// stop from `running → stopping` until `stopping → stopped` or `stopping → failed`. When the events
-/// hold several starts of one instance, the last one counts. Startup is from the first `→ starting`
-/// to the last `→ running`; shutdown from the first `→ stopping` to the last `stopping → …`.
+/// hold several starts of one instance, the last one counts, except a restart's (DESIGN §10: any
+/// start again after a `restartScheduled` event): a restart is not startup, so the service keeps
+/// its first start, and its stop is the last one. Startup is from the first `→ starting` to the
+/// last `→ running`; shutdown from the first `→ stopping` to the last `stopping → …`.
 ///
 /// The critical path starts at the last service to reach `running` and walks back: each step is
 /// the service whose `→ running` came latest among those the current one waited for, before the
@@ -104,13 +106,22 @@ public struct TimingReport: Sendable {
     private static func entries(of events: [LifecycleEvent]) -> [Entry] {
         var entries: [Entry] = []
         var position: [ServiceID: Int] = [:]
-        for (index, event) in events.enumerated() where event.kind == .transition {
+        var hasRestarted = false
+        // The services whose start in progress is a restart's: not timed.
+        var restarting: Set<ServiceID> = []
+        for (index, event) in events.enumerated() {
+            if case .restartScheduled = event.kind { hasRestarted = true }
+            guard event.kind == .transition else { continue }
             let at = position[event.service] ?? entries.count
             if at == entries.count {
                 position[event.service] = at
                 entries.append(Entry(service: event.service))
             }
             switch (event.from, event.to) {
+            case (_, .starting) where hasRestarted && entries[at].startBegan != nil:
+                restarting.insert(event.service)
+            case (.starting, _) where restarting.contains(event.service):
+                restarting.remove(event.service)
             case (_, .starting):
                 // A new start forgets the previous cycle: the last start counts.
                 entries[at] = Entry(service: event.service)

@@ -66,6 +66,12 @@ public final class ManualClock: Clock, Sendable {
     /// The earliest deadline among the sleeps waiting now, or `nil` when nobody sleeps.
     public var nextDeadline: Instant? { state.withLock { $0.sleepers.values.map(\.deadline).min() } }
 
+    /// Whether a sleep waits to wake exactly `delay` from now: a restart's backoff, say, told apart
+    /// from the timeout of a stop in flight by its length.
+    public func hasSleeper(wakingIn delay: Duration) -> Bool {
+        state.withLock { state in state.sleepers.values.contains { $0.deadline.offset == state.now.offset + delay } }
+    }
+
     /// Waits until ``advance(by:)`` reaches `deadline`; returns at once when it already has.
     ///
     /// - Throws: `CancellationError` when the task is cancelled before the deadline.

@@ -23,7 +23,9 @@ extension Coordinator {
         /// The node and its dependencies are down: forget it and wake the trees waiting for its stop.
         case forget(ServiceID, waiters: [Waiter])
         /// A restart stops the service and keeps its holders; its dependencies are not let go (DESIGN §10).
-        case suspend(ServiceID)
+        /// The restart made the `running → stopping` of `life` already, before the walk: nothing
+        /// else may take the service between its decision and the stop.
+        case suspend(ServiceID, life: Int)
         /// A runner's root: released as `.release`, but `then` (the services added at run time) is
         /// let go after the root and before the root's own stages (DESIGN §11).
         case releaseRoot(Int, TreePlan, then: [ReleaseStep])
@@ -119,8 +121,9 @@ extension Coordinator {
 
     /// What a driver does next.
     private enum DriverStep {
-        /// Await this service's `stop()`, then report it with the claim.
-        case awaitStop(any Service, ServiceTable.Record, life: Int, claim: Int)
+        /// Await this service's `stop()`, then report it with the claim. A restart's stop runs as
+        /// the work of every tree holding the service (`restarting`: its id).
+        case awaitStop(any Service, ServiceTable.Record, life: Int, claim: Int, restarting: ServiceID?)
         /// A restart's call on this service is in flight: wait for it, then ask again.
         case awaitRestartStep(ServiceID, token: Int)
         /// The strand waits for others, was taken over, or the walk is over: the driver ends.
@@ -135,8 +138,12 @@ extension Coordinator {
         var current = first
         while true {
             switch advance(&current, as: driver) {
-            case .awaitStop(let service, let record, let life, let claim):
-                let stopError = await Self.performStop(of: service, record: record, life: life)
+            case .awaitStop(let service, let record, let life, let claim, let restarting):
+                let stopError = await ServiceTable.$currentTaskOwner.withValue(
+                    restarting ?? ServiceTable.currentTaskOwner
+                ) {
+                    await Self.performStop(of: service, record: record, life: life)
+                }
                 guard stopReturned(in: current, claim: claim, error: stopError) else { return }  // abandoned
             case .awaitRestartStep(let id, let token):
                 await awaitRestartStep(of: id, token: token)
@@ -151,7 +158,7 @@ extension Coordinator {
     /// cancels the restart's `start()` (the stop wins, DESIGN §10).
     private func awaitRestartStep(of id: ServiceID, token: Int) async {
         guard let entry = held[id] else { return }
-        if entry.machine.state == .starting { cancelRestart(holding: id) }
+        if entry.machine.isLastHolderOfARestartingStart { cancelRestart(holding: id) }
         _ = try? await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: Waiter) in
                 parkReleaser(continuation, token: token, in: entry)
@@ -189,8 +196,10 @@ extension Coordinator {
                 if let step = beginStop(index, of: plan, in: current, as: driver) { return step }
             case .releaseRoot(let index, let plan, let then):
                 if let step = beginStop(index, of: plan, in: current, as: driver, then: then) { return step }
-            case .suspend(let id):
-                if let step = beginSuspend(of: id, in: current, as: driver) { return step }
+            case .suspend(let id, let life):
+                if let owner = held[id] {
+                    return claimStop(of: owner, life: life, in: current, as: driver, suspends: true)
+                }
             case .stage(let members, let plan):
                 guard members.count > 1 else {
                     strand.steps.append(.release(members[0], plan))
@@ -258,19 +267,6 @@ extension Coordinator {
         return step
     }
 
-    /// A restart stops the service while its holders keep it: emitted to every tree holding it.
-    private func beginSuspend(of id: ServiceID, in strand: Int, as driver: Int) -> DriverStep? {
-        let walk = walks[strands[strand]!.walk]!
-        guard let owner = held[id] else { return nil }
-        do {
-            let life = emitToHolders(try owner.machine.restartStopBegan(), of: owner.node)
-            return claimStop(of: owner, life: life, in: strand, as: driver, suspends: true)
-        } catch {
-            walk.errors.append(error)
-            return nil
-        }
-    }
-
     /// Claims the stop for this driver, arms the watchdog, and returns the `stop()` to await.
     private func claimStop(of owner: Held, life: Int, in strand: Int, as driver: Int, suspends: Bool) -> DriverStep {
         let walkNumber = strands[strand]!.walk
@@ -281,7 +277,7 @@ extension Coordinator {
             node: node, plan: owner.plan, life: life, deadline: deadline, claim: claim, driver: driver,
             suspends: suspends)
         armWatchdog(of: walkNumber, until: deadline)
-        return .awaitStop(node.service, node.record, life: life, claim: claim)
+        return .awaitStop(node.service, node.record, life: life, claim: claim, restarting: suspends ? node.id : nil)
     }
 
     /// A `stop()` returned: report it, unless it was abandoned meanwhile (the watchdog took the strand).

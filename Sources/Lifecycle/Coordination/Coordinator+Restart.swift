@@ -6,20 +6,34 @@
 /// `.suspend` step (holders stay counted, dependencies are not let go), sleeps the backoff, then
 /// starts them again, dependencies first. Meanwhile the machines hold them in `.restarting`: new
 /// holders wait until they run again, and a tree that stops lets them go without a second `stop()`.
+///
+/// Several restarts may overlap (two services fail at once, or a restarted service fails again
+/// while its restart still starts its dependents). Before a restart stops a member it waits for
+/// any call in flight on it (a start, a stop, another restart's step); a member another restart
+/// already holds down is left to that one, which starts it once the dependencies run again. A
+/// member stays *pending* until its restart has stopped it: a failure of its tasks meanwhile joins
+/// the restart, and a service that depends on it and is not a member waits before it starts.
 extension Coordinator {
     /// One restart in progress.
     final class Restart {
         /// The services it takes, in start order.
         let members: [ServiceID]
+        /// The members it has not stopped (or left to another restart) yet.
+        var pending: Set<ServiceID>
         /// The runner whose clock times the backoff.
         let runner: ServiceRunner
         /// The failure that began it: what the trees fail with if it gives up.
         let error: any Error
         let firstDelay: Duration
         var task: Task<Void, Never>?
+        /// The member `start()` in flight, in a task of its own: its last holder letting it go
+        /// cancels it alone (`startLetGo`), the restart goes on with the other members.
+        var startInFlight: Task<Void, any Error>?
+        var startLetGo = false
 
         init(members: [ServiceID], runner: ServiceRunner, error: any Error, firstDelay: Duration) {
             self.members = members
+            self.pending = Set(members)
             self.runner = runner
             self.error = error
             self.firstDelay = firstDelay
@@ -28,13 +42,10 @@ extension Coordinator {
 
     /// A background task of `id` failed while it runs: restarts it when its policy and the window
     /// allow, and says so; `false` when the trees must fail instead (DESIGN §4).
-    ///
-    /// Restarts may overlap (a service restarted by one fails again while another is still
-    /// starting others): each takes every member that runs, and the machines decide which one
-    /// starts a member again, so no member is stopped or started twice.
     func restartIfAllowed(_ id: ServiceID, after error: any Error) -> Bool {
-        guard let entry = held[id], entry.machine.isRestartable,
-            let runner = runnersHolding(id).first
+        // A restart in progress is about to stop it and start it again: the failure joins it.
+        if isPendingRestart(id) { return true }
+        guard let entry = held[id], entry.machine.isRestartable, let runner = runnersHolding(id).first
         else { return false }
         let decision = restartHistories[id, default: RestartPlan.History()]
             .failed(at: runner.clock.elapsed(), policy: entry.node.restartPolicy)
@@ -43,7 +54,6 @@ extension Coordinator {
         let members = RestartPlan.members(restarting: id, dependencies: heldDependencies())
         let number = nextNumber()
         let restart = Restart(members: members, runner: runner, error: error, firstDelay: delay)
-        for member in members { restartOf[member] = number }
         restarts[number] = restart
         let task = Task { await self.performRestart(number) }
         restart.task = task
@@ -62,6 +72,11 @@ extension Coordinator {
     }
 
     /// What each service held here depends on (its stages' services), for the restart's members.
+    /// Whether a restart in progress will stop the service and has not yet.
+    func isPendingRestart(_ id: ServiceID) -> Bool {
+        restarts.values.contains { $0.pending.contains(id) }
+    }
+
     private func heldDependencies() -> [ServiceID: [ServiceID]] {
         held.mapValues { entry in entry.node.stages.joined().map { entry.plan.nodes[$0].id } }
     }
@@ -82,26 +97,52 @@ extension Coordinator {
     /// the next backoff while its service's policy allows, else the trees fail.
     private func performRestart(_ number: Int) async {
         guard let restart = restarts[number] else { return }
+        var abandonedStop: (any Error)?
         for member in restart.members.reversed() {
-            await awaitStartSettled(member)
-            guard held[member]?.machine.isRestartable == true else { continue }
-            _ = await walkRelease([.suspend(member)], for: restart.runner)
+            await awaitStepsEnded(member)
+            // Decided and begun at once, on the actor: no other restart or tree takes it meanwhile.
+            // Once cancelled (an escalation), it stops nothing more: the tree's stop takes the rest.
+            var stopping: (Held, Transition)?
+            if !Task.isCancelled, let entry = held[member], entry.machine.isRestartable,
+                let transition = try? entry.machine.restartStopBegan()
+            {
+                stopping = (entry, transition)
+            }
+            // No longer pending from here: a start that waited for it now waits while it is down.
+            restart.pending.remove(member)
+            startSettled(member)
+            guard let (entry, transition) = stopping else { continue }
+            restartOf[member] = number
+            let life = emitToHolders(transition, of: entry.node)
+            let errors = await walkRelease([.suspend(member, life: life)], for: restart.runner)
+            abandonedStop =
+                abandonedStop
+                ?? errors.first { error in
+                    if case LifecycleError.stopTimedOut = error { return true }
+                    return false
+                }
         }
+        // A `stop()` abandoned at its timeout may still run: no new life may begin over it.
+        if let abandonedStop { return giveUp(number, error: abandonedStop) }
         var delay = restart.firstDelay
         var next = 0
         while true {
             do {
                 try await restart.runner.clock.sleep(delay)
             } catch {
-                return giveUp(number, error: restart.error)  // quietly when no member is left
+                return giveUp(number, error: restart.error)  // quietly when every tree stops
             }
-            guard let (member, error, canRetry) = await startMembers(of: restart, from: &next) else {
+            guard let (member, error, canRetry) = await startMembers(of: restart, number: number, from: &next) else {
                 return finish(number)
             }
-            // Cancelled (an escalation, or a tree letting a member go): the trees learn the failure
-            // that began the restart, not the cancellation.
-            if Task.isCancelled { return giveUp(number, error: restart.error) }
-            guard canRetry, let entry = held[member], let runner = runnersHolding(member).first
+            if restart.startLetGo {
+                // Its last holder let it go: not a failure of it; the other members go on at once.
+                restart.startLetGo = false
+                next += 1
+                delay = .zero
+                continue
+            }
+            guard canRetry, !Task.isCancelled, let entry = held[member], let runner = runnersHolding(member).first
             else { return giveUp(number, error: error) }
             let decision = restartHistories[member, default: RestartPlan.History()]
                 .failed(at: runner.clock.elapsed(), policy: entry.node.restartPolicy)
@@ -116,10 +157,15 @@ extension Coordinator {
     /// - Returns: `nil` when every one is up (or let go); else the member whose start failed, the
     ///   error, and whether it may be tried again (not when its `start()` still runs: two lives of
     ///   a service never overlap).
-    private func startMembers(of restart: Restart, from next: inout Int) async -> (ServiceID, any Error, Bool)? {
+    private func startMembers(of restart: Restart, number: Int, from next: inout Int) async -> (
+        ServiceID, any Error, Bool
+    )? {
         while next < restart.members.count {
             let member = restart.members[next]
-            guard let entry = held[member], entry.machine.isRestarting, entry.machine.holders > 0 else {
+            // Let go meanwhile, up again, or held down by a later restart that starts it itself.
+            guard restartOf[member] == number, let entry = held[member], entry.machine.isRestarting,
+                entry.machine.holders > 0
+            else {
                 next += 1
                 continue
             }
@@ -135,16 +181,32 @@ extension Coordinator {
                 continue
             }
             let attempt = StartAttempt()
+            let runner = restart.runner
+            let starting = Task { [node, life, attempt, runner] in
+                try await Self.callStart(node, life: life, attempt: attempt, for: runner, restarting: true)
+            }
+            restart.startInFlight = starting
+            defer { restart.startInFlight = nil }
             do {
-                try await Self.callStart(node, life: life, attempt: attempt, for: restart.runner)
+                // Cancelling the restart (an escalation) cancels the start; a release cancels it alone.
+                try await withTaskCancellationHandler {
+                    try await starting.value
+                } onCancel: {
+                    starting.cancel()
+                }
             } catch {
+                // The tasks the failed life added end before the machine lets it go, so nothing it
+                // depends on stops meanwhile (its step is still in flight); their failures are only
+                // reported. An abandoned `start()` is waited for after: no retry begins over it.
+                restartWindingDown.insert(member)
+                let tasks = ServiceTable.shared.takeTasks(of: node.record, life: life)
+                for task in tasks { task.cancel() }
+                await Self.awaitEnded(tasks, limit: node.gracefulShutdownTimeout, for: restart.runner)
+                restartWindingDown.remove(member)
                 if let (failed, waiters) = try? entry.machine.restartStartFailed() {
                     emitToHolders(failed, of: node, error: error)
                     resume(waiters, with: nil)
                 }
-                let tasks = ServiceTable.shared.takeTasks(of: node.record, life: life)
-                for task in tasks { task.cancel() }
-                await Self.awaitEnded(tasks, limit: node.gracefulShutdownTimeout, for: restart.runner)
                 let hasEnded = await Self.awaitWorkEnded(
                     attempt, limit: node.gracefulShutdownTimeout, for: restart.runner)
                 return (member, error, hasEnded)
@@ -174,23 +236,19 @@ extension Coordinator {
     private func finish(_ number: Int) {
         guard let restart = restarts.removeValue(forKey: number) else { return }
         for member in restart.members where restartOf[member] == number { restartOf[member] = nil }
-        for member in restart.members {
-            guard let (life, error) = deferredFailures.removeValue(forKey: member) else { continue }
-            backgroundTaskFailed(member, life: life, error)
-        }
     }
 
-    /// The restart cannot go on: every tree holding a member still held down fails (DESIGN §4); their
-    /// stops let the members go.
+    /// The restart cannot go on: every tree holding a member it still holds down fails (DESIGN §4);
+    /// their stops let the members go. A tree already stopping is left to its stop: the stop wins.
     private func giveUp(_ number: Int, error: any Error) {
         guard let restart = restarts[number] else { return }
-        let down = restart.members.filter { held[$0]?.machine.isRestarting == true }
+        let down = restart.members.filter { restartOf[$0] == number && held[$0]?.machine.isRestarting == true }
         finish(number)
         var failed: Set<ObjectIdentifier> = []
         for member in down {
-            // A tree already stopping (an escalation) keeps the cause it has: its stop lets the members go.
-            for runner in runnersHolding(member) where failed.insert(ObjectIdentifier(runner)).inserted {
-                if !runner.isStopRequested { runner.fail(error) }
+            for runner in runnersHolding(member)
+            where !runner.isStopRequested && failed.insert(ObjectIdentifier(runner)).inserted {
+                runner.fail(error)
             }
         }
     }
@@ -201,24 +259,35 @@ extension Coordinator {
     /// backoff ends early (nothing is left to start).
     func restartLeft(_ id: ServiceID) {
         guard let number = restartOf[id], let restart = restarts[number] else { return }
-        if !restart.members.contains(where: { held[$0]?.machine.isRestarting == true }) {
+        let holdsDown = restart.members.contains { restartOf[$0] == number && held[$0]?.machine.isRestarting == true }
+        if restart.pending.isEmpty, !holdsDown {
             restart.task?.cancel()
         }
     }
 
     /// A tree lets go of a service whose restart's `start()` runs: cancel it, the stop wins.
     func cancelRestart(holding id: ServiceID) {
-        guard let number = restartOf[id] else { return }
-        restarts[number]?.task?.cancel()
+        guard let number = restartOf[id], let restart = restarts[number], let start = restart.startInFlight else {
+            return
+        }
+        restart.startLetGo = true
+        start.cancel()
     }
 
-    /// Waits until no direct dependency of `node` is held down by a restart; `false` when the
-    /// waiting task was cancelled.
+    /// Waits until no direct dependency of `node` is held down by a restart, or about to be (a
+    /// pending member, unless `node` is a pending member of that restart too: it goes down first);
+    /// `false` when the waiting task was cancelled.
     func awaitDependenciesUp(of node: TreePlan.Node, in plan: TreePlan) async -> Bool {
-        while let blocked = node.stages.joined().lazy.map({ plan.nodes[$0].id }).first(where: {
-            self.held[$0]?.machine.isRestarting == true
-        }) {
+        func isBlocking(_ id: ServiceID) -> Bool {
+            if held[id]?.machine.isRestarting == true { return true }
+            return restarts.values.contains { $0.pending.contains(id) && !$0.pending.contains(node.id) }
+        }
+        while let blocked = node.stages.joined().lazy.map({ plan.nodes[$0].id }).first(where: isBlocking) {
             if Task.isCancelled { return false }
+            if held[blocked]?.machine.isRestarting != true {
+                await awaitPendingHandled(blocked)
+                continue
+            }
             let token = nextNumber()
             do {
                 try await withTaskCancellationHandler {
@@ -241,21 +310,54 @@ extension Coordinator {
         entry.machine.park(token: token, waiter: continuation)
     }
 
-    /// Waits until a start in flight of the service (another tree's) has ended.
-    private func awaitStartSettled(_ id: ServiceID) async {
-        while held[id]?.machine.isAcquiring == true {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                registerSettleWaiter(continuation, for: id)
+    /// Waits until no call is in flight on the service: a start (another tree's), a stop (a
+    /// tree's), or another restart's stop or start. Two lives of a service never overlap.
+    ///
+    /// A service whose holder still starts its dependencies is not waited for: that start may wait
+    /// for this very restart (a dependency pending in it). It is left down, no longer pending, and
+    /// its start waits until its dependencies run again.
+    private func awaitStepsEnded(_ id: ServiceID) async {
+        while let entry = held[id], !Task.isCancelled {
+            if entry.machine.isCallingStart {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    registerSettleWaiter(continuation, for: id) { $0.isCallingStart }
+                }
+            } else if entry.machine.hasStepInFlight {
+                let token = nextNumber()
+                _ = try? await withTaskCancellationHandler {
+                    try await withUnsafeThrowingContinuation { (continuation: Waiter) in
+                        parkWhileStepInFlight(continuation, token: token, on: id)
+                    }
+                } onCancel: {
+                    Task { await self.waiterCancelled(id, token: token) }
+                }
+            } else {
+                return
             }
         }
     }
 
-    private func registerSettleWaiter(_ continuation: CheckedContinuation<Void, Never>, for id: ServiceID) {
-        guard held[id]?.machine.isAcquiring == true else { return continuation.resume() }
+    private func parkWhileStepInFlight(_ continuation: Waiter, token: Int, on id: ServiceID) {
+        guard let entry = held[id], entry.machine.hasStepInFlight else { return continuation.resume() }
+        entry.machine.park(token: token, waiter: continuation)
+    }
+
+    /// Waits until the restarts that will stop the service have (or have left it to another).
+    private func awaitPendingHandled(_ id: ServiceID) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            registerSettleWaiter(continuation, for: id) { _ in self.isPendingRestart(id) }
+        }
+    }
+
+    private func registerSettleWaiter(
+        _ continuation: CheckedContinuation<Void, Never>, for id: ServiceID, while condition: (Machine) -> Bool
+    ) {
+        guard let entry = held[id], condition(entry.machine) else { return continuation.resume() }
         settleWaiters[id, default: []].append(continuation)
     }
 
-    /// A start of the service ended (it runs, or it is down): a restart waiting for it goes on.
+    /// A start of the service ended (it runs, or it is down), or a restart stopped it: whoever waits
+    /// for that goes on (and asks again).
     func startSettled(_ id: ServiceID) {
         guard !settleWaiters.isEmpty, let waiters = settleWaiters.removeValue(forKey: id) else { return }
         for waiter in waiters { waiter.resume() }

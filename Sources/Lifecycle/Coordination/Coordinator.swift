@@ -42,8 +42,8 @@ actor Coordinator {
     var restarts: [Int: Restart] = [:]
     var restartOf: [ServiceID: Int] = [:]
     var restartHistories: [ServiceID: RestartPlan.History] = [:]
-    /// Task failures of services a restart was starting: handled once that restart is over.
-    var deferredFailures: [ServiceID: (life: Int, error: any Error)] = [:]
+    /// Services whose restart's `start()` failed and whose failed life still winds down.
+    var restartWindingDown: Set<ServiceID> = []
     /// Restarts waiting for a start in flight of a service they take to end.
     var settleWaiters: [ServiceID: [CheckedContinuation<Void, Never>]] = [:]
     /// The releases in progress and their strands (see `Coordinator+Release.swift`).
@@ -115,17 +115,12 @@ actor Coordinator {
         guard let record = held[id]?.node.record ?? holding.first?.node(of: id)?.record,
             ServiceTable.shared.life(of: record) == life
         else { return }
-        let action = held[id]?.machine.taskFailed() ?? .report
+        let action = restartWindingDown.contains(id) ? .report : held[id]?.machine.taskFailed() ?? .report
         let state = held[id]?.machine.state ?? .stopped
         for runner in holding.map(\.runner) {
             runner.emit(
                 LifecycleEvent(
                     service: id, from: state, to: state, error: error, time: runner.clock.elapsed(), kind: .taskFailed))
-        }
-        if let entry = held[id], entry.machine.isRestarting, entry.machine.state == .starting {
-            // A task its restart's start() added failed: once the restart is over, as if it ran.
-            deferredFailures[id] = (life, error)
-            return
         }
         guard action == .failTrees, !restartIfAllowed(id, after: error) else { return }
         for tree in holding { tree.runner.fail(error) }
@@ -145,8 +140,11 @@ actor Coordinator {
     /// `start()`, and one that ignores it is abandoned after the service's `gracefulShutdownTimeout`,
     /// or at once when the runner escalates (DESIGN §4). `life` is the life the start begins (see
     /// ``ServiceTable/Record/life``): a start that returns after it was abandoned stops that life.
+    ///
+    /// A restart's start (`restarting`) runs as the work of every tree holding the service: a
+    /// `stop()` of one of them from inside it does not wait for the stop that waits for it.
     nonisolated static func callStart(
-        _ node: TreePlan.Node, life: Int, attempt: StartAttempt, for runner: ServiceRunner
+        _ node: TreePlan.Node, life: Int, attempt: StartAttempt, for runner: ServiceRunner, restarting: Bool = false
     ) async throws {
         let service = node.service
         let runnerID = ObjectIdentifier(runner)
@@ -159,7 +157,13 @@ actor Coordinator {
         let work = Task {
             if startsCancelled { withUnsafeCurrentTask { $0?.cancel() } }
             do {
-                try await ServiceRunner.$currentRunner.withValue(runnerID) { try await service.start() }
+                try await ServiceRunner.$currentRunner.withValue(runnerID) {
+                    try await ServiceTable.$currentTaskOwner.withValue(
+                        restarting ? node.id : ServiceTable.currentTaskOwner
+                    ) {
+                        try await service.start()
+                    }
+                }
                 if !attempt.finish(.returned) { await stopLateStart(of: node, life: life) }
             } catch {
                 attempt.finish(.threw(error))

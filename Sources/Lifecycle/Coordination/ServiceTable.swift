@@ -7,7 +7,8 @@ final class ServiceTable: Sendable {
     /// The one table of the process: a service shared by two trees has one state.
     static let shared = ServiceTable()
 
-    /// The service whose background task the current task is (bound by ``addTask(to:_:reportFailure:)``).
+    /// The service whose background task the current task is (bound by ``addTask(to:_:reportFailure:)``),
+    /// or whose restart's `stop()` or `start()` it runs (DESIGN §10): work of every tree holding it.
     @TaskLocal static var currentTaskOwner: ServiceID?
 
     /// What the table keeps of one service. A class so a lookup copies one reference, not a weak

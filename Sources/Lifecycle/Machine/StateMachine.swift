@@ -313,15 +313,32 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         return false
     }
 
-    /// Whether a holder is starting it (its dependencies, or its `start()`).
-    var isAcquiring: Bool {
-        if case .acquiring = life { return true }
+    /// Whether a holder's call of `start()` is in flight (its dependencies run).
+    var isCallingStart: Bool {
+        if case .acquiring(.starting, _, _) = life { return true }
         return false
     }
 
     /// Whether a restart holds the service (stopping, down in its backoff, or starting again).
     var isRestarting: Bool {
         if case .restarting = life { return true }
+        return false
+    }
+
+    /// Whether a `stop()` (a tree's or a restart's) or a restart's `start()` is in flight: a restart
+    /// that would take the service waits for it to end (parked with ``park(token:waiter:)``), so two
+    /// lives never overlap.
+    var hasStepInFlight: Bool {
+        switch life {
+        case .stopping, .restarting(.stopping, _, _), .restarting(.starting, _, _): true
+        case .down, .acquiring, .running, .restarting: false
+        }
+    }
+
+    /// Whether letting the service go now leaves a restart's `start()` in flight without any holder:
+    /// that start is then cancelled (the stop wins, DESIGN §10). Holders of other trees keep it.
+    var isLastHolderOfARestartingStart: Bool {
+        if case .restarting(.starting, let holders, _) = life { return holders <= 1 }
         return false
     }
 
@@ -381,8 +398,9 @@ struct StateMachine<Waiter: Sendable>: Sendable {
 
     /// One of the service's background tasks threw.
     func taskFailed() -> TaskFailedAction {
-        // A restart holds it: the restart decides what comes next.
-        if isRestarting { return .report }
+        // A restart holds it down or stops it: the restart decides what comes next. A task its
+        // restarting `start()` added fails that life, as in a first start (DESIGN §4).
+        if isRestarting { return state == .starting ? .failTrees : .report }
         return switch state {
         case .starting, .running: .failTrees
         // Tasks are cancelled while stopping; a task that throws then, or after, changes nothing.

@@ -13,6 +13,10 @@ extension ServiceRunner {
         stopWithoutWaiting()
     }
 
+    /// Whether a stop of the tree was asked for (or the tree failed): a restart that gives up then
+    /// leaves it to that stop rather than record a failure (DESIGN §10, the stop wins).
+    var isStopRequested: Bool { state.withLock { $0.machine.stopCause != nil } }
+
     /// Performs the stop in a task of its own, for a stop nobody may wait for here (a failure, or a
     /// `stop()` from the tree's own work); a later `stop()` joins it.
     func stopWithoutWaiting() {
@@ -120,9 +124,6 @@ extension ServiceRunner {
         _ = state.withLock { $0.rollbacks.removeValue(forKey: token) }
         return errors
     }
-
-    /// Whether a stop was requested (or the tree failed).
-    var isStopRequested: Bool { state.withLock { $0.machine.stopCause != nil } }
 
     /// The failure recorded for the tree (a background task's error), if any; `withRunning` throws it
     /// as `run()` does.

@@ -6,12 +6,16 @@ import Testing
 /// A tree's events, as they arrive, readable while the tree runs.
 final class EventLog: Sendable {
     private let events = Locked<[LifecycleEvent]>([])
+    private let consumer: Task<Void, Never>
 
     init(_ stream: AsyncStream<LifecycleEvent>) {
-        Task { [events] in
+        consumer = Task { [events] in
             for await event in stream { events.withLock { $0.append(event) } }
         }
     }
+
+    /// Waits until the stream has finished (the tree stopped) and every event is in.
+    func finished() async { await consumer.value }
 
     var all: [LifecycleEvent] { events.withLock { $0 } }
     var lines: [String] { transcriptLines(all) }
@@ -43,7 +47,7 @@ private func transcriptLines(_ events: [LifecycleEvent]) -> [String] { lines(eve
         let waiting = Task { try await runner.wait() }
         log.record("crash")
         cache.crash()
-        #expect(await eventually { clock.sleeperCount == 1 && cache.state == .stopped })
+        #expect(await eventually { clock.hasSleeper(wakingIn: .seconds(2)) && cache.state == .stopped })
         // Dependents stopped first; `other` untouched; nothing restarted before the backoff.
         #expect(Array(log.lines.drop { $0 != "crash" }) == ["crash", "stop root", "stop api", "stop cache"])
         #expect(other.state == .running)
@@ -56,6 +60,7 @@ private func transcriptLines(_ events: [LifecycleEvent]) -> [String] { lines(eve
         #expect(await eventually { events.restarts == ["cache 1"] })
         try await runner.stop()
         try await waiting.value
+        await events.finished()
         #expect(other.starts == 1 && other.stops == 1)
         #expect(cache.starts == 2 && cache.stops == 2)
         #expect(await eventually { events.lines.filter { $0.hasPrefix("cache:") }.count == 8 })
@@ -79,14 +84,14 @@ private func transcriptLines(_ events: [LifecycleEvent]) -> [String] { lines(eve
         let events = EventLog(runner.events())
         try await runner.start()
         cache.crash()
-        #expect(await eventually { events.restarts.count == 1 && clock.sleeperCount == 1 })
+        #expect(await eventually { events.restarts.count == 1 && clock.hasSleeper(wakingIn: .milliseconds(100)) })
         let failure = events.all.firstIndex { $0.kind == .taskFailed }!
         #expect(events.all[failure + 1].kind == .restartScheduled(attempt: 1, delay: .milliseconds(100)))
         #expect(events.all[failure + 1].from == .running && events.all[failure + 1].to == .running)
         clock.advance(by: .milliseconds(100))
         #expect(await eventually { cache.starts == 2 && cache.state == .running })
         cache.crash()
-        #expect(await eventually { events.restarts.count == 2 && clock.sleeperCount == 1 })
+        #expect(await eventually { events.restarts.count == 2 && clock.hasSleeper(wakingIn: .milliseconds(200)) })
         let scheduled = events.all.last { $0.kind != .transition }?.kind
         #expect(scheduled == .restartScheduled(attempt: 2, delay: .milliseconds(200)))
         clock.advance(by: .milliseconds(200))
@@ -109,7 +114,8 @@ private func transcriptLines(_ events: [LifecycleEvent]) -> [String] { lines(eve
         }
         cache.crash()  // a third failure within the minute
         await #expect(throws: Boom(name: "cache")) { try await running.value }
-        #expect(await eventually { events.restarts == ["cache 1", "cache 2"] })
+        await events.finished()
+        #expect(events.restarts == ["cache 1", "cache 2"])
         #expect(cache.state == .stopped && root.state == .stopped)
         #expect(cache.starts == cache.stops)
     }
@@ -140,15 +146,17 @@ private func transcriptLines(_ events: [LifecycleEvent]) -> [String] { lines(eve
         try await runner.start()
         cache.failNextStarts(1)
         cache.crash()
-        #expect(await eventually { clock.sleeperCount == 1 && cache.state == .stopped })
+        #expect(await eventually { clock.hasSleeper(wakingIn: .seconds(1)) && cache.state == .stopped })
         clock.advance(by: .seconds(1))
         // The restart's start threw: a second restart is scheduled, api stays down meanwhile.
-        #expect(await eventually { events.restarts == ["cache 1", "cache 2"] && clock.sleeperCount == 1 })
+        #expect(
+            await eventually { events.restarts == ["cache 1", "cache 2"] && clock.hasSleeper(wakingIn: .seconds(1)) })
         #expect(cache.state == .failed && api.state == .stopped)
         clock.advance(by: .seconds(1))
         #expect(await eventually { api.state == .running })
         #expect(cache.starts == 3 && api.starts == 2)
         try await runner.stop()
+        await events.finished()
         expectLegal(events.all)
     }
 
@@ -178,7 +186,7 @@ private func transcriptLines(_ events: [LifecycleEvent]) -> [String] { lines(eve
         let running = Task { try await runner.run() }
         #expect(await eventually { api.state == .running })
         cache.crash()
-        #expect(await eventually { clock.sleeperCount == 1 && cache.state == .stopped })
+        #expect(await eventually { clock.hasSleeper(wakingIn: .seconds(30)) && cache.state == .stopped })
         runner.requestStop()
         try await running.value
         #expect(await eventually { clock.sleeperCount == 0 })  // the backoff ended with the tree
@@ -201,16 +209,18 @@ private func transcriptLines(_ events: [LifecycleEvent]) -> [String] { lines(eve
         try await first.start()
         try await second.start()
         database.crash()
-        #expect(await eventually { clock.sleeperCount == 1 && database.state == .stopped })
+        #expect(await eventually { clock.hasSleeper(wakingIn: .seconds(1)) && database.state == .stopped })
         #expect(left.state == .stopped && right.state == .stopped)
         clock.advance(by: .seconds(1))
         #expect(await eventually { left.state == .running && right.state == .running })
         #expect(database.starts == 2 && left.starts == 2 && right.starts == 2)
         // Both trees saw the restart of the shared service.
         for events in [firstEvents, secondEvents] {
-            #expect(await eventually { events.lines.contains("database: stopped → starting") })
-            #expect(events.restarts == ["database 1"])
-            #expect(events.lines.filter { $0 == "database: stopped → starting" }.count == 1)
+            #expect(
+                await eventually {
+                    events.restarts == ["database 1"]
+                        && events.lines.filter { $0 == "database: stopped → starting" }.count == 1
+                })
         }
         try await first.stop()
         #expect(database.state == .running)  // still held by the second tree
@@ -225,7 +235,7 @@ private func transcriptLines(_ events: [LifecycleEvent]) -> [String] { lines(eve
         let first = ServiceRunner(Crashable("first", dependencies: [database], log: log), signals: [], clock: clock)
         try await first.start()
         database.crash()
-        #expect(await eventually { clock.sleeperCount == 1 && database.state == .stopped })
+        #expect(await eventually { clock.hasSleeper(wakingIn: .seconds(1)) && database.state == .stopped })
         let late = Crashable("late", dependencies: [database], log: log)
         let second = ServiceRunner(late, signals: [], clock: clock)
         let starting = Task { try await second.start() }
@@ -305,20 +315,21 @@ final class HangingRestartService: Service, Sendable {
     func stop() async throws { state.withLock { $0.trigger?.finish() } }
 }
 
-/// A task that fails while its restart's `start()` is still running is not lost.
+/// A task that fails while its restart's `start()` is still running fails the trees, as a task
+/// failing during a first start does (DESIGN §4): it is never lost.
 @Suite(.timeLimit(.minutes(1))) struct RestartDuringStartTests {
-    @Test func aTaskFailingWhileARestartStartsTheServiceRestartsItAgainAfterwards() async throws {
+    @Test func aTaskFailingWhileARestartStartsTheServiceFailsTheTree() async throws {
         let clock = ManualClock()
         let service = CrashInStartService(policy: restarting(5, delay: .zero))
         let runner = ServiceRunner(service, signals: [], clock: clock)
         let events = EventLog(runner.events())
-        try await runner.start()
+        let running = Task { try await runner.run() }
+        #expect(await eventually { service.state == .running })
         service.crash()
-        // The first restart's start() adds a task that throws before start() returns; a second
-        // restart follows once the first is over, and its start() is clean.
-        #expect(await eventually { service.starts == 3 && service.state == .running })
-        #expect(await eventually { events.restarts == ["crash-in-start 1", "crash-in-start 2"] })
-        try await runner.stop()
+        // The restart's start() adds a task that throws before start() returns.
+        await #expect(throws: Boom(name: "in start")) { try await running.value }
+        #expect(service.starts == 2 && service.state != .running)
+        #expect(await eventually { events.restarts == ["crash-in-start 1"] })
     }
 }
 

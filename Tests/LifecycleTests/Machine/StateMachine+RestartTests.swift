@@ -89,4 +89,43 @@ import Testing
         #expect(throws: LifecycleError.self) { try machine.restartStartReturned() }
         #expect(machine.taskFailed() == .report)  // the restart decides
     }
+
+    @Test func aStepInFlightIsAStopOrARestartsStopOrStartNeverTheBackoff() throws {
+        var machine = try running(holders: 1)
+        #expect(!machine.hasStepInFlight)
+        _ = try machine.restartStopBegan()
+        #expect(machine.hasStepInFlight)
+        _ = try machine.restartStopFinished(failed: false)
+        #expect(!machine.hasStepInFlight)  // the backoff: down, nothing in flight
+        _ = try machine.restartStartBegan()
+        #expect(machine.hasStepInFlight)
+        _ = try machine.restartStartReturned()
+        #expect(!machine.hasStepInFlight)
+        _ = try machine.releaseRequested()
+        #expect(machine.hasStepInFlight)  // a tree's own stop
+    }
+
+    @Test func onlyTheLastHolderLettingGoCancelsARestartsStart() throws {
+        var machine = try running(holders: 2)
+        _ = try machine.restartStopBegan()
+        _ = try machine.restartStopFinished(failed: false)
+        #expect(!machine.isLastHolderOfARestartingStart)
+        _ = try machine.restartStartBegan()
+        #expect(!machine.isLastHolderOfARestartingStart)  // another tree still wants it back
+        _ = try machine.restartStartFailed()
+        #expect(try machine.releaseRequested() == .keepRunning)
+        _ = try machine.restartStartBegan()
+        #expect(machine.isLastHolderOfARestartingStart)
+    }
+
+    @Test func aTaskFailingWhileARestartStartsItFailsTheTreesAndIsOnlyReportedOtherwise() throws {
+        var machine = try running(holders: 1)
+        #expect(machine.taskFailed() == .failTrees)
+        _ = try machine.restartStopBegan()
+        #expect(machine.taskFailed() == .report)
+        _ = try machine.restartStopFinished(failed: false)
+        #expect(machine.taskFailed() == .report)
+        _ = try machine.restartStartBegan()
+        #expect(machine.taskFailed() == .failTrees)  // a task of the new life, not lost
+    }
 }

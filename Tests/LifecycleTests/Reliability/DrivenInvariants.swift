@@ -188,10 +188,13 @@ extension InvariantCheck {
 
     /// The cause of a stop is emitted before the first `running → stopping` of that stop (DESIGN §6):
     /// in a tree whose root ran, the first such transition after the root's `starting → running`.
+    /// A tree with a restart is left out: the stops of a restart (DESIGN §10) have no cause, and the
+    /// events do not tell them from the tree's own stop (the tree may stop in the restart's backoff).
     private mutating func checkCauses(_ driven: DrivenFacts) {
         for (position, tree) in driven.trees.enumerated() {
             let events = tree.events.filter { !$0.isDriverMarker }
             guard
+                !events.contains(where: { if case .restartScheduled = $0.kind { true } else { false } }),
                 let ran = events.firstIndex(where: {
                     $0.service == tree.rootID && $0.isTransition && $0.from == .starting && $0.to == .running
                 }),
@@ -224,8 +227,8 @@ extension InvariantCheck {
                     + "did not stop by itself within \(FaultRun.selfStopLimit)")
         }
         if mode == .run || mode == .withRunning, case .success = outcome,
-            let failure = tree.events.first(where: {
-                $0.kind == .taskFailed && !$0.isDriverMarker && ($0.from == .starting || $0.from == .running)
+            let failure = tree.events.indices.first(where: { isLost(failure: $0, in: tree.events) }).map({
+                tree.events[$0]
             })
         {
             violations.append(
@@ -239,6 +242,26 @@ extension InvariantCheck {
         if Set(stops).count > 1 {
             violations.append("[stops disagree] tree \(position): its stop() calls ended \(stops)")
         }
+    }
+
+    /// Whether the event at `index` is a task failure that should have failed the tree: one of a
+    /// service that starts or runs, not taken by a restart (DESIGN §10: the next event of the
+    /// service is its `restartScheduled`, or, when a restart was scheduled before, the failure joined
+    /// that restart: the service stops next, or this tree let it go to the other tree still holding it;
+    /// a failure while its start is in flight joins it too, the restart stops it once started).
+    private func isLost(failure index: Int, in events: [LifecycleEvent]) -> Bool {
+        let failure = events[index]
+        guard failure.kind == .taskFailed, !failure.isDriverMarker,
+            failure.from == .starting || failure.from == .running
+        else { return false }
+        let isRestart = { (event: LifecycleEvent) in if case .restartScheduled = event.kind { true } else { false } }
+        // A stop cause names the root and may come in between, from another thread.
+        let later = events[(index + 1)...].filter { $0.service == failure.service && $0.stopCause == nil }
+        if let next = later.first, isRestart(next) { return false }
+        let joinedARestart =
+            events[..<index].contains(where: isRestart)
+            && later.first { $0.isTransition }.map { $0.from == .running && $0.to == .stopping } != false
+        return !joinedARestart
     }
 
     /// A `stop()` called from inside the tree (a start, a task, a stop) returns.

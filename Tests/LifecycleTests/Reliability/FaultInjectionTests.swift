@@ -59,6 +59,17 @@ import Testing
         #expect(await Self.run(seed: seed, extended: false) == [])
     }
 
+    /// Seeds whose restarts (DESIGN §10) once broke an invariant, under the campaign's load: two
+    /// restarts taking one member (17500), another tree starting a member its restart had begun to
+    /// stop (1926), a stop() from stop() waiting for the restart that waited for it (12346), a failed
+    /// restart start's task outliving its dependency (18910), a tree letting go of a restarting start failing
+    /// another tree that was starting it (32783). Alone they rarely meet their race.
+    @Test(arguments: [1926, 12346, 17500, 18910, 32783] as [UInt64])
+    func restartSeedsThatOnceFailedHoldNow(seed: UInt64) async {
+        let violations = await Self.run(seed: seed)
+        #expect(violations.isEmpty, "\(violations.joined(separator: "\n"))")
+    }
+
     @Test func theGeneratorBuildsTheSameTreeFromTheSameSeed() {
         let one = RandomTrees(seed: 42, recorder: FaultRecorder())
         let two = RandomTrees(seed: 42, recorder: FaultRecorder())

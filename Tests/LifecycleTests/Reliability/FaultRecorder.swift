@@ -135,6 +135,8 @@ struct Faults: Sendable, CustomStringConvertible {
     var hugeGracefulShutdownTimeout = false
     /// The service calls `stop()` on its own tree's runner.
     var stopsItsTree: InnerStop?
+    /// What a failure of its background task leads to (DESIGN §10).
+    var restartPolicy = RestartPolicy.never
 
     /// Whether a time limit may fire on this service (its stop or start abandoned, or timed out).
     var mayTimeOut: Bool { startHangs || stopHangs || startIgnoresCancellation || stopIgnoresCancellationFor != nil }
@@ -156,6 +158,9 @@ struct Faults: Sendable, CustomStringConvertible {
         if hugeStartTimeout { parts.append("huge startTimeout") }
         if hugeGracefulShutdownTimeout { parts.append("huge gracefulShutdownTimeout") }
         if let inner = stopsItsTree { parts.append("\(inner)") }
+        if case .onFailure(let maxRestarts, _, let backoff) = restartPolicy {
+            parts.append("restarts up to \(maxRestarts) times, backoff \(backoff)")
+        }
         return parts.isEmpty ? "healthy" : parts.joined(separator: ", ")
     }
 }
@@ -177,6 +182,7 @@ final class FaultService: Service {
     let dependencies: Dependencies
     let startTimeout: Duration?
     let gracefulShutdownTimeout: Duration
+    let restartPolicy: RestartPolicy
     /// The runner of the one tree this service belongs to, for `stopsItsTree`; set by the driver.
     let runner = Locked<ServiceRunner?>(nil)
     private let lives = Locked(0)
@@ -190,6 +196,7 @@ final class FaultService: Service {
         self.recorder = recorder
         self.name = "s\(index)"
         self.dependencies = dependencies
+        self.restartPolicy = faults.restartPolicy
         self.startTimeout = faults.startHangs ? limit : faults.hugeStartTimeout ? .seconds(Int64.max) : nil
         if faults.stopMayBeAbandoned || faults.startIgnoresCancellation {
             self.gracefulShutdownTimeout = limit

@@ -16,6 +16,7 @@ struct FaultStatistics: CustomStringConvertible {
         case stopFromStart, stopFromTask, stopFromStop
         case refusedCalls
         case slowClocks
+        case servicesWithRestartPolicy, restartsScheduled, restartStarts, restartsFailedTheTree
         case violations
 
         static func < (lhs: Row, rhs: Row) -> Bool { lhs.rawValue < rhs.rawValue }
@@ -53,6 +54,10 @@ struct FaultStatistics: CustomStringConvertible {
             case .stopFromStop: "stop() called from inside a stop()"
             case .refusedCalls: "refused calls (stop()/wait() before start(), start() twice)"
             case .slowClocks: "runs on a clock with slow readings"
+            case .servicesWithRestartPolicy: "services with a restart policy"
+            case .restartsScheduled: "restarts scheduled (restartScheduled events, each tree holding the service)"
+            case .restartStarts: "start() again by a restart (services of one tree)"
+            case .restartsFailedTheTree: "trees failed by a task of a service with a restart policy (window full)"
             case .violations: "invariant violations"
             }
         }
@@ -101,6 +106,7 @@ struct FaultStatistics: CustomStringConvertible {
             if tree.driving.stops.count > 1 { self[.stopsFromSeveralThreads] += 1 }
         }
         if trees.plan.slowClock { self[.slowClocks] += 1 }
+        addRestarts(driven: driven, calls: calls, trees: trees)
         let faults = trees.services.map(\.faults)
         var lives: [Int: [Int: [FaultRecorder.Kind]]] = [:]
         var lateStops: [Int: Int] = [:]
@@ -185,5 +191,26 @@ struct FaultStatistics: CustomStringConvertible {
             lines.append("| runs breaking \(invariant) | \(count) |")
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension FaultStatistics {
+    /// Counts the restarts of one run (DESIGN §10).
+    fileprivate mutating func addRestarts(driven: DrivenFacts, calls: [FaultRecorder.Entry], trees: RandomTrees) {
+        let faults = trees.services.map(\.faults)
+        self[.servicesWithRestartPolicy] += faults.count { $0.restartPolicy != .never }
+        for tree in driven.trees {
+            for event in tree.events {
+                if case .restartScheduled = event.kind { self[.restartsScheduled] += 1 }
+            }
+            if case .failure(let fault as InjectedFault)? = tree.outcome, fault.kind == .task,
+                faults[fault.index].restartPolicy != .never
+            {
+                self[.restartsFailedTheTree] += 1
+            }
+        }
+        self[.restartStarts] += calls.count {
+            $0.kind == .startCalled && $0.life > 1 && driven.owner[$0.service] != nil
+        }
     }
 }

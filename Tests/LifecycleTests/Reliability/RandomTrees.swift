@@ -84,6 +84,7 @@ struct RandomTrees: Sendable {
         if extended {
             plan = DrivingPlan(
                 seed: seed, faults: &faults, stages: stages, owner: owner, roots: roots, stopAfter: stopAfter)
+            Self.drawRestarts(seed: seed, faults: &faults)
         } else {
             plan = DrivingPlan(roots: roots.count, stopAfter: stopAfter)
         }
@@ -103,6 +104,30 @@ struct RandomTrees: Sendable {
         self.roots = roots.map { services[$0] }
         self.edges = edges
         self.owner = owner
+    }
+
+    /// Restart policies on random services, most with a background task that fails (so that each
+    /// life fails again, until the policy's window is full), from a generator of their own: the
+    /// trees and the driving of a seed stay what they were without them.
+    private static func drawRestarts(seed: UInt64, faults: inout [Faults]) {
+        var random = SeededRandom(seed: seed ^ 0x5EED_FA17_0000_0002)
+        for index in faults.indices {
+            let restarts = random.chance(25)
+            let maxRestarts = Int.random(in: 0...4, using: &random)
+            let kind = Int.random(in: 0..<3, using: &random)
+            let delay = Duration.microseconds(Int.random(in: 0...2_000, using: &random))
+            let failsAfter = Duration.microseconds(Int.random(in: 0...3_000, using: &random))
+            let addsFailingTask = random.chance(60)
+            guard restarts, FaultSettings.includes(.restarts) else { continue }
+            let backoff: Backoff =
+                switch kind {
+                case 0: .none
+                case 1: .constant(delay)
+                default: .exponential(initial: delay / 4, maximum: delay)
+                }
+            faults[index].restartPolicy = .onFailure(maxRestarts: maxRestarts, within: .seconds(60), backoff: backoff)
+            if addsFailingTask, faults[index].taskThrowsAfter == nil { faults[index].taskThrowsAfter = failsAfter }
+        }
     }
 
     /// The tree that alone holds each service; `nil` for a service both trees reach.
@@ -131,6 +156,11 @@ struct RandomTrees: Sendable {
         let limits = services.filter(\.faults.mayTimeOut).count
         let late = services.compactMap(\.faults.stopIgnoresCancellationFor).reduce(.zero, +)
         let latest = plan.trees.map { $0.startDelay + $0.stopAfter }.max() ?? stopAfter
-        return latest + RandomTrees.limit * (2 * limits) + late + .seconds(10)
+        // Each restart may wait its backoff and meet every time limit again.
+        let restarts = services.map { service -> Duration in
+            guard case .onFailure(let maxRestarts, _, let backoff) = service.faults.restartPolicy else { return .zero }
+            return (backoff.delay(forAttempt: maxRestarts) + RandomTrees.limit * (2 * limits)) * maxRestarts
+        }
+        return latest + RandomTrees.limit * (2 * limits) + late + restarts.reduce(.zero, +) + .seconds(10)
     }
 }

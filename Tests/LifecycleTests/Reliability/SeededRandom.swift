@@ -48,6 +48,8 @@ enum FaultSettings {
         case drivers
         /// A clock whose readings sometimes take a while.
         case slowClock
+        /// Restart policies (DESIGN §10) on random services, with background tasks that fail to trigger them.
+        case restarts
     }
 
     /// Whether the newer fault kind `kind` is injected (not named in `LIFECYCLE_FAULT_SKIP`).
