@@ -30,7 +30,8 @@ private final class Plain: Service {
     ) async throws -> [String] {
         let notifier = SystemdNotifier(root: root, environment: socket.environment.merging(extra) { $1 })
         #expect(notifier.isEnabled)
-        let runner = ServiceRunner(root, observers: [notifier], signals: [])
+        // No stall reports: a stop slowed past 5 s by a loaded machine would add a STATUS= line.
+        let runner = ServiceRunner(root, observers: [notifier], signals: [], stallReportInterval: nil)
         let listening = socket.listen()
         try await runner.start()
         await whileRunning()

