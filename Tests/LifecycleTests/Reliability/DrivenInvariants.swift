@@ -226,8 +226,14 @@ extension InvariantCheck {
                 "[no self-stop] tree \(position) (\(mode)): a background task failed it (wait() threw), yet it "
                     + "did not stop by itself within \(FaultRun.selfStopLimit)")
         }
+        // A restart scheduled before this tree's runner began to watch shows in the other tree only.
+        let otherTreeRestarted = driven.trees.indices.contains { other in
+            other != position && driven.trees[other].events.contains { $0.kind.isRestartScheduled }
+        }
         if mode == .run || mode == .withRunning, case .success = outcome,
-            let failure = tree.events.indices.first(where: { isLost(failure: $0, in: tree.events) }).map({
+            let failure = tree.events.indices.first(where: {
+                isLost(failure: $0, in: tree.events, otherTreeRestarted: otherTreeRestarted)
+            }).map({
                 tree.events[$0]
             })
         {
@@ -249,7 +255,7 @@ extension InvariantCheck {
     /// service is its `restartScheduled`, or, when a restart was scheduled before, the failure joined
     /// that restart: the service stops next, or this tree let it go to the other tree still holding it;
     /// a failure while its start is in flight joins it too, the restart stops it once started).
-    private func isLost(failure index: Int, in events: [LifecycleEvent]) -> Bool {
+    private func isLost(failure index: Int, in events: [LifecycleEvent], otherTreeRestarted: Bool) -> Bool {
         let failure = events[index]
         guard failure.kind == .taskFailed, !failure.isDriverMarker,
             failure.from == .starting || failure.from == .running
@@ -259,7 +265,7 @@ extension InvariantCheck {
         let later = events[(index + 1)...].filter { $0.service == failure.service && $0.stopCause == nil }
         if let next = later.first, isRestart(next) { return false }
         let joinedARestart =
-            events[..<index].contains(where: isRestart)
+            (otherTreeRestarted || events[..<index].contains(where: isRestart))
             && later.first { $0.isTransition }.map { $0.from == .running && $0.to == .stopping } != false
         return !joinedARestart
     }
@@ -275,5 +281,13 @@ extension InvariantCheck {
             let place = trees.faults[service].stopsItsTree.map { "\($0)" } ?? "stop()"
             violations.append("[inner stop hung] s\(service): \(place) of its own tree never returned")
         }
+    }
+}
+
+extension LifecycleEvent.Kind {
+    /// Whether this is a `restartScheduled` event (DESIGN §10).
+    var isRestartScheduled: Bool {
+        if case .restartScheduled = self { return true }
+        return false
     }
 }
