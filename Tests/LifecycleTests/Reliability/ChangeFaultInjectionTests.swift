@@ -13,22 +13,44 @@ import Testing
 /// while a dependency is down, every start stopped once, nothing left running, `add` refused after
 /// the stop request).
 ///
-/// `LIFECYCLE_CHANGE_SEEDS` (default 300) sets how many seeds run, `LIFECYCLE_CHANGE_SEED` (default
+/// `LIFECYCLE_CHANGE_SEEDS` (default 500) sets how many seeds run, `LIFECYCLE_CHANGE_SEED` (default
 /// 1) the first one; a failure prints the command that runs its seed again alone.
 @Suite(.timeLimit(.minutes(30))) struct ChangeFaultInjectionTests {
     @Test func randomAddsRemovesAndRestartsKeepEveryInvariant() async throws {
-        let first = Self.setting("LIFECYCLE_CHANGE_SEED").flatMap(UInt64.init) ?? 1
-        let count = Self.setting("LIFECYCLE_CHANGE_SEEDS").flatMap(UInt64.init) ?? 300
+        await Self.campaign(overlap: ChangeRun.overlapSetting)
+    }
+
+    /// Known defects: an `add` or the tree's stop while a restart runs (each crash not left to
+    /// settle) breaks the dependency order. Seen within the first 50 seeds: a service added while
+    /// the restart of its dependency stops that dependency's dependents starts on it, and the
+    /// restart then stops the dependency under the running new service (seeds 8, 9, 11; also
+    /// `anAddDuringARestartDoesNotStartOnADependencyAboutToStop`); a stop requested while a
+    /// restart stops services puts a dependency's `running → stopping` on the stream before its
+    /// dependent's `stopping → stopped`, though the calls are in order (seeds 6, 12). Timing
+    /// decides which seeds fail.
+    @Test(.disabled("known defects: changes and stops during a restart; see the comment"))
+    func changesAndStopsDuringRestartsKeepEveryInvariant() async throws {
+        await Self.campaign(overlap: true)
+    }
+
+    /// Runs the seeds the environment asks for and records the first five failures.
+    static func campaign(overlap: Bool) async {
+        let first = setting("LIFECYCLE_CHANGE_SEED").flatMap(UInt64.init) ?? 1
+        let count = setting("LIFECYCLE_CHANGE_SEEDS").flatMap(UInt64.init) ?? 500
         var failures: [(seed: UInt64, violations: [String])] = []
         var totals = ChangeRun.Totals()
+        // `LIFECYCLE_CHANGE_MAX_FAILURES`: how many failing seeds end the campaign (default 5).
+        let limit = setting("LIFECYCLE_CHANGE_MAX_FAILURES").flatMap(Int.init) ?? 5
         for seed in first..<(first + count) {
-            let run = ChangeRun(seed: seed)
+            let run = ChangeRun(seed: seed, overlap: overlap)
             let violations = await run.run(totals: &totals)
             if !violations.isEmpty { failures.append((seed, violations)) }
-            if failures.count >= 5 { break }
+            if failures.count >= limit { break }
         }
-        print("change fault injection: \(count) seeds from \(first): \(totals)")
-        for (seed, violations) in failures {
+        print(
+            "change fault injection (overlap: \(overlap)): \(count) seeds from \(first), "
+                + "\(failures.count) failing: \(totals)")
+        for (seed, violations) in failures.prefix(5) {
             Issue.record(
                 """
                 seed \(seed) broke \(violations.count) rule(s); rerun with LIFECYCLE_CHANGE_SEED=\(seed) \
@@ -36,6 +58,44 @@ import Testing
                 \(violations.prefix(12).joined(separator: "\n"))
                 """)
         }
+    }
+
+    /// A service added while a restart stops the dependents of its dependency (here the root's
+    /// slow stop) must not run on that dependency while it stops: it is started after the restart,
+    /// or stopped with the dependents. Today the add counts the dependency as running, starts the
+    /// new service on it, and the restart then stops the dependency under it (found by the
+    /// campaign, seeds 8, 9, 11 with `LIFECYCLE_CHANGE_OVERLAP=1`).
+    @Test(.disabled("known defect: an add during a restart starts on a dependency the restart then stops"))
+    func anAddDuringARestartDoesNotStartOnADependencyAboutToStop() async throws {
+        let log = ProbeLog()
+        let clock = ManualClock()
+        let database = ChangeProbe(
+            "database", policy: .onFailure(maxRestarts: 3, within: .seconds(60), backoff: .none), log: log)
+        let root = LifecycleTesting.ProbeService(
+            "root", log: log, clock: clock, dependencies: [database], stop: .sleep(.seconds(1)))
+        let runner = ServiceRunner(root, signals: [], stallReportInterval: nil)
+        let events = collect(runner.events())
+        try await runner.start()
+        database.crash()
+        await clock.waitForSleepers(1)  // the restart is inside the root's stop
+        let api = ChangeProbe("api", dependencies: [database], log: log)
+        let adding = Task { try await runner.add(api) }
+        try await Task.sleep(for: .milliseconds(20))
+        clock.advance(by: .seconds(1))
+        try await adding.value
+        let restarted = await ChangeRun.settle(
+            log, crashed: database.serviceID, lives: 1, up: [database.serviceID, root.serviceID])
+        #expect(restarted)
+        let stopping = Task { try await runner.stop() }
+        await clock.waitForSleepers(1)
+        clock.advance(by: .seconds(1))
+        try await stopping.value
+        let calls = log.calls.sorted { $0.sequence < $1.sequence }
+        let dependencies = [
+            database.serviceID: [], api.serviceID: [database.serviceID], root.serviceID: [database.serviceID],
+        ]
+        #expect(ChangeLifeCheck.violations(calls, dependencies: dependencies) == [], "\(log.transcript)")
+        #expect(InvariantChecker(roots: [root, api]).check(await events.value, log: log) == nil)
     }
 
     /// The same operations drawn from one seed make the same tree and the same choices.
@@ -53,6 +113,9 @@ import Testing
 /// One seed's run: the tree, the operations and the checks.
 struct ChangeRun {
     let seed: UInt64
+    /// Whether changes and the stop may come while a restart runs (else each crash's restart
+    /// settles first).
+    var overlap = ChangeRun.overlapSetting
 
     /// What the runs did, over a campaign.
     struct Totals: CustomStringConvertible {
@@ -82,11 +145,12 @@ struct ChangeRun {
     }
 
     /// `LIFECYCLE_CHANGE_OVERLAP=1`: changes and the stop may come while a restart runs.
-    static let overlap = ProcessInfo.processInfo.environment["LIFECYCLE_CHANGE_OVERLAP"] == "1"
+    static let overlapSetting = ProcessInfo.processInfo.environment["LIFECYCLE_CHANGE_OVERLAP"] == "1"
 
     /// Waits (real time, at most 10 s) until `crashed` lives again and every service in `up` is up.
-    static func settle(_ log: ProbeLog, crashed: ServiceID, up: Set<ServiceID>) async -> Bool {
-        let lives = log.calls(of: crashed).map(\.life).max() ?? 0
+    /// `lives`: how many lives `crashed` had before the crash (read before crashing it: the restart
+    /// may be over before this is called).
+    static func settle(_ log: ProbeLog, crashed: ServiceID, lives: Int, up: Set<ServiceID>) async -> Bool {
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             let calls = log.calls
@@ -223,12 +287,13 @@ struct ChangeRun {
                 guard let service = restarting.randomElement(using: &random) else { continue }
                 totals.crashes += 1
                 let before = ChangeLifeCheck.upServices(log.calls)
+                let lives = log.calls(of: service.serviceID).map(\.life).max() ?? 0
                 service.crash()
                 if random.chance(50) { await Task.yield() }
                 // Changes and stops during a restart hit known defects (see the disabled tests
                 // below); `LIFECYCLE_CHANGE_OVERLAP=1` lets them overlap anyway.
-                if !Self.overlap, before.contains(service.serviceID) {
-                    if !(await Self.settle(log, crashed: service.serviceID, up: before)) {
+                if !overlap, before.contains(service.serviceID) {
+                    if !(await Self.settle(log, crashed: service.serviceID, lives: lives, up: before)) {
                         violations.append("[restart] the restart after crashing \(service.name) did not settle")
                     }
                 }
