@@ -84,7 +84,8 @@ import Testing
         clock.advance(by: .seconds(1))
         try await adding.value
         let restarted = await ChangeRun.settle(
-            log, crashed: database.serviceID, lives: 1, up: [database.serviceID, root.serviceID])
+            log, crashed: database.serviceID, lives: 1, up: [database.serviceID, root.serviceID],
+            state: { $0 == root.serviceID ? runner.state(of: root) : runner.state(of: database) })
         #expect(restarted)
         let stopping = Task { try await runner.stop() }
         await clock.waitForSleepers(1)
@@ -96,6 +97,53 @@ import Testing
         ]
         #expect(ChangeLifeCheck.violations(calls, dependencies: dependencies) == [], "\(log.transcript)")
         #expect(InvariantChecker(roots: [root, api]).check(await events.value, log: log) == nil)
+    }
+
+    /// A service crashing again while its restart still starts its dependents must not stop under a
+    /// dependent whose `start()` is in flight: that start is cancelled or awaited, and the dependent
+    /// stopped first. Today the second restart stops only the dependents marked running, so the
+    /// dependency stops while the dependent starts and then runs on it (found by the campaign:
+    /// seeds 1407 and 5432 of 20,000 before each restart was left to settle in the runner's state).
+    @Test(.disabled("known defect: a crash during a restart's start of the dependents stops the service under them"))
+    func aCrashWhileItsDependentsRestartStopsThemFirst() async throws {
+        let log = ProbeLog()
+        let clock = ManualClock()
+        let database = ChangeProbe(
+            "database", policy: .onFailure(maxRestarts: 3, within: .seconds(60), backoff: .none), log: log)
+        let root = LifecycleTesting.ProbeService(
+            "root", log: log, clock: clock, dependencies: [database], start: .sleep(.seconds(1)))
+        let runner = ServiceRunner(root, signals: [], stallReportInterval: nil)
+        let events = collect(runner.events())
+        let starting = Task { try await runner.start() }
+        await clock.waitForSleepers(1)
+        clock.advance(by: .seconds(1))
+        try await starting.value
+        database.crash()
+        await clock.waitForSleepers(1)  // the restart is inside the root's start
+        database.crash()
+        try await Task.sleep(for: .milliseconds(20))
+        // Let every start and stop that is left finish, then stop.
+        let stopping = Task { try await runner.stop() }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            clock.advance(by: .seconds(1))
+            if runner.state(of: root) == .stopped, !runnerIsBusy(log) { break }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        try await stopping.value
+        let calls = log.calls.sorted { $0.sequence < $1.sequence }
+        let dependencies = [database.serviceID: [], root.serviceID: [database.serviceID]]
+        #expect(ChangeLifeCheck.violations(calls, dependencies: dependencies) == [], "\(log.transcript)")
+        #expect(InvariantChecker(root: root).check(await events.value, log: log) == nil)
+    }
+
+    /// Whether a start or a stop in `log` has begun and not ended.
+    private func runnerIsBusy(_ log: ProbeLog) -> Bool {
+        var open: [ServiceID: Int] = [:]
+        for call in log.calls where call.phase != .task {
+            open[call.service, default: 0] += call.kind == .began ? 1 : -1
+        }
+        return open.values.contains { $0 > 0 }
     }
 
     /// The same operations drawn from one seed make the same tree and the same choices.
@@ -150,12 +198,20 @@ struct ChangeRun {
     /// Waits (real time, at most 10 s) until `crashed` lives again and every service in `up` is up.
     /// `lives`: how many lives `crashed` had before the crash (read before crashing it: the restart
     /// may be over before this is called).
-    static func settle(_ log: ProbeLog, crashed: ServiceID, lives: Int, up: Set<ServiceID>) async -> Bool {
+    static func settle(
+        _ log: ProbeLog, crashed: ServiceID, lives: Int, up: Set<ServiceID>,
+        state: (ServiceID) -> ServiceState
+    ) async -> Bool {
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             let calls = log.calls
             let again = calls.contains { $0.service == crashed && $0.life > lives && $0.phase == .start }
-            if again, up.isSubset(of: ChangeLifeCheck.upServices(calls)) { return true }
+            // The runner marks a service running after its start returns: wait for that too.
+            if again, up.isSubset(of: ChangeLifeCheck.upServices(calls)),
+                up.allSatisfy({ state($0) == .running })
+            {
+                return true
+            }
             try? await Task.sleep(for: .microseconds(200))
         }
         return false
@@ -215,9 +271,33 @@ struct ChangeRun {
             return ["the tree did not start: \(error)"]
         }
 
+        let state = { (id: ServiceID) in probes.first { $0.serviceID == id }.map(runner.state) ?? .idle }
         var added: [ChangeProbe] = []  // successful additions, in order (one entry per add)
         var stopRequested = false
-        for operation in Self.draw(&random) {
+        /// `service` and its dependencies, transitively.
+        func closure(_ service: any Service) -> Set<ServiceID> {
+            var found: Set<ServiceID> = []
+            var pending = [service]
+            while let next = pending.popLast() {
+                guard found.insert(next.serviceID).inserted else { continue }
+                pending += next.dependencies.stages.flatMap { $0 }
+            }
+            return found
+        }
+        for (step, operation) in Self.draw(&random).enumerated() {
+            defer {
+                // Between operations (each restart settled) exactly the tree and the additions run.
+                if !overlap {
+                    let expected = added.reduce(closure(root)) { $0.union(closure($1)) }
+                    let up = ChangeLifeCheck.upServices(log.calls)
+                    if up != expected {
+                        let names = { (ids: Set<ServiceID>) in ids.map(\.name).sorted().joined(separator: ", ") }
+                        violations.append(
+                            "[running set] after step \(step) (\(operation)): running \(names(up)), "
+                                + "expected \(names(expected))")
+                    }
+                }
+            }
             switch operation {
             case .add:
                 totals.adds += 1
@@ -293,7 +373,7 @@ struct ChangeRun {
                 // Changes and stops during a restart hit known defects (see the disabled tests
                 // below); `LIFECYCLE_CHANGE_OVERLAP=1` lets them overlap anyway.
                 if !overlap, before.contains(service.serviceID) {
-                    if !(await Self.settle(log, crashed: service.serviceID, lives: lives, up: before)) {
+                    if !(await Self.settle(log, crashed: service.serviceID, lives: lives, up: before, state: state)) {
                         violations.append("[restart] the restart after crashing \(service.name) did not settle")
                     }
                 }
