@@ -50,6 +50,23 @@ import Testing
         print(
             "change fault injection (overlap: \(overlap)): \(count) seeds from \(first), "
                 + "\(failures.count) failing: \(totals)")
+        // Per rule, how many failing seeds broke it (the kit's rules are read from its report).
+        var byRule: [String: Int] = [:]
+        for (_, violations) in failures {
+            let text = violations.dropLast().joined(separator: "\n")
+            let rules = Set(
+                text.split(separator: "\n").compactMap { line -> String? in
+                    let trimmed = line.drop { $0 == " " || $0 == "-" }
+                    guard trimmed.hasPrefix("["), let end = trimmed.firstIndex(of: "]") else { return nil }
+                    return String(trimmed[...end])
+                })
+            for rule in rules where rule != "[kit]" { byRule[rule, default: 0] += 1 }
+        }
+        if !byRule.isEmpty {
+            print(
+                "  failing seeds per rule: "
+                    + byRule.sorted { $0.key < $1.key }.map { "\($0) \($1)" }.joined(separator: ", "))
+        }
         for (seed, violations) in failures.prefix(5) {
             Issue.record(
                 """
