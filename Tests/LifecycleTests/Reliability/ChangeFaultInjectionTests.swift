@@ -21,13 +21,17 @@ import Testing
     }
 
     /// Known defects: an `add` or the tree's stop while a restart runs (each crash not left to
-    /// settle) breaks the dependency order. Seen within the first 50 seeds: a service added while
-    /// the restart of its dependency stops that dependency's dependents starts on it, and the
-    /// restart then stops the dependency under the running new service (seeds 8, 9, 11; also
-    /// `anAddDuringARestartDoesNotStartOnADependencyAboutToStop`); a stop requested while a
-    /// restart stops services puts a dependency's `running → stopping` on the stream before its
-    /// dependent's `stopping → stopped`, though the calls are in order (seeds 6, 12). Timing
-    /// decides which seeds fail.
+    /// settle) breaks the dependency order; 505 of the first 2,000 seeds fail (`LIFECYCLE_CHANGE_SEEDS=2000
+    /// LIFECYCLE_CHANGE_MAX_FAILURES=100000`, with this test enabled). A service added while the
+    /// restart of its dependency stops that dependency's dependents starts on it, and the restart
+    /// then stops the dependency under the running new service (seeds 8, 9, 11; also
+    /// `anAddDuringARestartDoesNotStartOnADependencyAboutToStop`); a crash while the restart still
+    /// starts the dependents stops the service under them
+    /// (`aCrashWhileItsDependentsRestartStopsThemFirst`); a stop requested while a restart stops
+    /// services puts a dependency's `running → stopping` on the stream before its dependent's
+    /// `stopping → stopped`, though the calls are in order (seeds 6, 12); and the stream of some
+    /// runs ends with an added service still `running` or `stopping` though its calls show it
+    /// stopped (74 of the 505). Timing decides which seeds fail.
     @Test(.disabled("known defects: changes and stops during a restart; see the comment"))
     func changesAndStopsDuringRestartsKeepEveryInvariant() async throws {
         await Self.campaign(overlap: true)
@@ -41,14 +45,16 @@ import Testing
         var totals = ChangeRun.Totals()
         // `LIFECYCLE_CHANGE_MAX_FAILURES`: how many failing seeds end the campaign (default 5).
         let limit = setting("LIFECYCLE_CHANGE_MAX_FAILURES").flatMap(Int.init) ?? 5
+        var ran = 0
         for seed in first..<(first + count) {
+            ran += 1
             let run = ChangeRun(seed: seed, overlap: overlap)
             let violations = await run.run(totals: &totals)
             if !violations.isEmpty { failures.append((seed, violations)) }
             if failures.count >= limit { break }
         }
         print(
-            "change fault injection (overlap: \(overlap)): \(count) seeds from \(first), "
+            "change fault injection (overlap: \(overlap)): \(ran) seeds from \(first), "
                 + "\(failures.count) failing: \(totals)")
         // Per rule, how many failing seeds broke it (the kit's rules are read from its report).
         var byRule: [String: Int] = [:]
