@@ -73,7 +73,9 @@ struct RandomBlockingTrees {
     }
 
     var facts: TreeFacts {
-        TreeFacts(faults: services.map(\.faults), edges: edges, timeBound: .seconds(10), cancels: false)
+        TreeFacts(
+            faults: services.map(\.faults), edges: edges, timeBound: .seconds(10) * FaultSettings.slowdown,
+            cancels: false)
     }
 }
 

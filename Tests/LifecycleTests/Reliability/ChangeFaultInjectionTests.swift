@@ -147,7 +147,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(20))
         // Let every start and stop that is left finish, then stop.
         let stopping = Task { try await runner.stop() }
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(10) * FaultSettings.slowdown
         while ContinuousClock.now < deadline {
             clock.advance(by: .seconds(1))
             if runner.state(of: root) == .stopped, !runnerIsBusy(log) { break }
@@ -225,7 +225,7 @@ struct ChangeRun {
         _ log: ProbeLog, crashed: ServiceID, lives: Int, up: Set<ServiceID>,
         state: (ServiceID) -> ServiceState
     ) async -> Bool {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(10) * FaultSettings.slowdown
         while ContinuousClock.now < deadline {
             let calls = log.calls
             let again = calls.contains { $0.service == crashed && $0.life > lives && $0.phase == .start }

@@ -187,8 +187,8 @@ final class FaultService: Service {
     let runner = Locked<ServiceRunner?>(nil)
     private let lives = Locked(0)
     /// How long a task that waits for its cancellation, or a start for its abandonment, waits at most.
-    static let taskCap = Duration.seconds(5)
-    static let abandonCap = Duration.seconds(3)
+    static let taskCap = Duration.seconds(5) * FaultSettings.slowdown
+    static let abandonCap = Duration.seconds(3) * FaultSettings.slowdown
 
     init(index: Int, faults: Faults, recorder: FaultRecorder, dependencies: Dependencies, limit: Duration) {
         self.index = index

@@ -161,6 +161,7 @@ struct RandomTrees: Sendable {
             guard case .onFailure(let maxRestarts, _, let backoff) = service.faults.restartPolicy else { return .zero }
             return (backoff.delay(forAttempt: maxRestarts) + RandomTrees.limit * (2 * limits)) * maxRestarts
         }
-        return latest + RandomTrees.limit * (2 * limits) + late + restarts.reduce(.zero, +) + .seconds(10)
+        let bound = latest + RandomTrees.limit * (2 * limits) + late + restarts.reduce(.zero, +) + .seconds(10)
+        return bound * FaultSettings.slowdown
     }
 }

@@ -30,6 +30,11 @@ enum FaultSettings {
     /// evidence campaign sets it high to count every violation (only the first 5 are printed).
     static var failureLimit: Int { environment("LIFECYCLE_FAULT_MAX_FAILURES").flatMap(Int.init) ?? 5 }
 
+    /// `LIFECYCLE_FAULT_SLOWDOWN`: how many times slower than a plain debug build the runs may be
+    /// (default 1; `.ci/run` gives 10 under ThreadSanitizer). It scales the real-time caps of the
+    /// probes and the time bound of a run, never what the lifecycle itself is given.
+    static var slowdown: Int { max(1, environment("LIFECYCLE_FAULT_SLOWDOWN").flatMap(Int.init) ?? 1) }
+
     /// The newer fault kinds, each of which `LIFECYCLE_FAULT_SKIP` (a comma-separated list of their
     /// names) can leave out, to look at one defect at a time: `hugeTimeouts` crash a core that cannot
     /// take them, and a crash ends the whole campaign.
