@@ -47,6 +47,7 @@ public struct LoggingObserver: LifecycleObserver {
     /// An observer logging to `logger`.
     ///
     /// - Parameters:
+    ///   - logger: where the records go.
     ///   - root: the tree's root; when given, its reaching `running` is also logged as "all running",
     ///     with the time the start took.
     ///   - levels: the level of each kind of record.
