@@ -11,13 +11,22 @@ extension Coordinator {
         }
         // Snapshots, the drain and the shutdown status see the added services (DESIGN §12).
         runner.track(plan)
-        try await acquireTree(0, of: plan, for: runner)
-        guard runners[ObjectIdentifier(runner)] != nil else {
+        let key = ObjectIdentifier(runner)
+        let call = nextNumber()
+        runners[key]?.changing[call] = plan
+        do {
+            try await acquireTree(0, of: plan, for: runner)
+        } catch {
+            runners[key]?.changing[call] = nil
+            throw error
+        }
+        runners[key]?.changing[call] = nil
+        guard runners[key] != nil else {
             // Cannot happen: the runner's stop waits for the changes in flight. Not left running.
             _ = await walkRelease([.release(0, plan)], for: runner)
             throw LifecycleError.notRunning(runner.rootID)
         }
-        runners[ObjectIdentifier(runner)]!.added.append(plan)
+        runners[key]!.added.append(plan)
     }
 
     /// Stops a service `add` started for the runner (the newest such addition of it) and the
@@ -28,7 +37,12 @@ extension Coordinator {
         guard let position = tree.added.lastIndex(where: { $0.root.id == id }) else {
             throw LifecycleError.notAdded(id)
         }
-        let plan = runners[ObjectIdentifier(runner)]!.added.remove(at: position)
-        if let first = await walkRelease([.release(0, plan)], for: runner).first { throw first }
+        let key = ObjectIdentifier(runner)
+        let plan = runners[key]!.added.remove(at: position)
+        let call = nextNumber()
+        runners[key]?.changing[call] = plan
+        let errors = await walkRelease([.release(0, plan)], for: runner)
+        runners[key]?.changing[call] = nil
+        if let first = errors.first { throw first }
     }
 }

@@ -4,12 +4,19 @@ struct RunningTree {
     let runner: ServiceRunner
     let plan: TreePlan
     var added: [TreePlan] = []
+    /// Plans of `add` and `remove` calls in flight, by call: their services are the tree's while
+    /// they start or stop, so a restart's transitions of them reach this runner too (DESIGN §10).
+    var changing: [Int: TreePlan] = [:]
 
-    /// The node of a service the tree holds, declared or added; `nil` when it holds none.
+    /// The node of a service the tree holds, declared, added, or being added or removed; `nil`
+    /// when it holds none.
     func node(of id: ServiceID) -> TreePlan.Node? {
         if let index = plan.indices[id] { return plan.nodes[index] }
         for added in added.reversed() {
             if let index = added.indices[id] { return added.nodes[index] }
+        }
+        for changing in changing.values {
+            if let index = changing.indices[id] { return changing.nodes[index] }
         }
         return nil
     }
