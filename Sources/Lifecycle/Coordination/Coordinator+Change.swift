@@ -32,17 +32,34 @@ extension Coordinator {
     /// Stops a service `add` started for the runner (the newest such addition of it) and the
     /// dependencies nobody else holds, in reverse order.
     func remove(_ service: any Service, from runner: ServiceRunner) async throws {
+        let removal = try beginRemoval(of: service, from: runner)
+        if let first = await finishRemoval(removal, for: runner).first { throw first }
+    }
+
+    /// A removal taken out of the tree and not yet walked: its plan, and the call it is tracked by.
+    struct Removal: Sendable {
+        let plan: TreePlan
+        let call: Int
+    }
+
+    /// Takes the newest addition of `service` out of the tree; it is the tree's (for events) until
+    /// ``finishRemoval(_:for:)`` has stopped it.
+    func beginRemoval(of service: any Service, from runner: ServiceRunner) throws -> Removal {
         let id = ServiceTable.shared.identify(service)
-        guard let tree = runners[ObjectIdentifier(runner)] else { throw LifecycleError.notRunning(runner.rootID) }
+        let key = ObjectIdentifier(runner)
+        guard let tree = runners[key] else { throw LifecycleError.notRunning(runner.rootID) }
         guard let position = tree.added.lastIndex(where: { $0.root.id == id }) else {
             throw LifecycleError.notAdded(id)
         }
-        let key = ObjectIdentifier(runner)
-        let plan = runners[key]!.added.remove(at: position)
-        let call = nextNumber()
-        runners[key]?.changing[call] = plan
-        let errors = await walkRelease([.release(0, plan)], for: runner)
-        runners[key]?.changing[call] = nil
-        if let first = errors.first { throw first }
+        let removal = Removal(plan: runners[key]!.added.remove(at: position), call: nextNumber())
+        runners[key]?.changing[removal.call] = removal.plan
+        return removal
+    }
+
+    /// Stops a removal's service and the dependencies nobody else holds; returns the stops' errors.
+    func finishRemoval(_ removal: Removal, for runner: ServiceRunner) async -> [any Error] {
+        let errors = await walkRelease([.release(0, removal.plan)], for: runner)
+        runners[ObjectIdentifier(runner)]?.changing[removal.call] = nil
+        return errors
     }
 }

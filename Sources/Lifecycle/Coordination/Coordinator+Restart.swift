@@ -71,12 +71,12 @@ extension Coordinator {
         return true
     }
 
-    /// What each service held here depends on (its stages' services), for the restart's members.
     /// Whether a restart in progress will stop the service and has not yet.
     func isPendingRestart(_ id: ServiceID) -> Bool {
         restarts.values.contains { $0.pending.contains(id) }
     }
 
+    /// What each service held here depends on (its stages' services), for the restart's members.
     private func heldDependencies() -> [ServiceID: [ServiceID]] {
         held.mapValues { entry in entry.node.stages.joined().map { entry.plan.nodes[$0].id } }
     }

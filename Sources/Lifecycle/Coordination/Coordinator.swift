@@ -96,7 +96,8 @@ actor Coordinator {
     /// Whether the coordinator keeps nothing at all: no record, no runner, no walk in progress.
     var isIdle: Bool {
         held.isEmpty && runners.isEmpty && walks.isEmpty && strands.isEmpty && windingDown.isEmpty
-            && restarts.isEmpty && restartOf.isEmpty
+            && restarts.isEmpty && restartOf.isEmpty && restartHistories.isEmpty && restartWindingDown.isEmpty
+            && settleWaiters.isEmpty
     }
 
     /// Whether the coordinator still keeps anything of the service (a record, or a runner holding it).

@@ -24,28 +24,52 @@ extension ServiceRunner {
     /// Dependencies another service still holds (a declared one, another added one, another tree)
     /// keep running. Cancelling the calling task does not cancel the stops; an escalation does.
     ///
+    /// Called from the runner's own work (a background task of the service it removes, say: a
+    /// worker done with its job), it begins the removal and returns once the service is taken out
+    /// of the tree, without waiting for the stops: they wait for that task to end.
+    ///
     /// - Throws: ``LifecycleError/notRunning(_:)`` unless the tree runs and no stop was requested;
     ///   ``LifecycleError/notAdded(_:)`` for a service `add` did not add; else the first error a
-    ///   `stop()` threw, after every stop ran.
+    ///   `stop()` threw, after every stop ran (not from the runner's own work: those are events).
     public func remove(_ service: any Service) async throws {
+        if await isOwnWork() {
+            try state.withLock { state throws(LifecycleError) in try state.machine.changeRequested() }
+            let removal = try await coordinator.beginRemoval(of: service, from: self)
+            _ = try startChange(isAdd: false, forgetsItselfWhenDone: true) {
+                _ = await self.coordinator.finishRemoval(removal, for: self)
+            }
+            return
+        }
         try await change(isAdd: false) { try await self.coordinator.remove(service, from: self) }
     }
 
     /// Runs one change in a task the runner tracks: its stop waits for it, a stop request cancels
     /// an add, an escalation any change.
     private func change(isAdd: Bool, _ operation: @escaping @Sendable () async throws -> Void) async throws {
-        let (token, task) = try state.withLock { state throws(LifecycleError) in
-            try state.machine.changeRequested()
-            state.lastChange += 1
-            let task = Task { try await operation() }
-            state.changes[state.lastChange] = (task, isAdd)
-            return (state.lastChange, task)
-        }
+        let (token, task) = try startChange(isAdd: isAdd, operation)
         defer { _ = state.withLock { $0.changes.removeValue(forKey: token) } }
         try await withTaskCancellationHandler {
             try await task.value
         } onCancel: {
             if isAdd { task.cancel() }
+        }
+    }
+
+    /// Makes the task of one change and tracks it, once the runner's machine allowed the change.
+    /// Nobody awaits a change that `forgetsItselfWhenDone`: its task stops being tracked as it ends.
+    private func startChange(
+        isAdd: Bool, forgetsItselfWhenDone: Bool = false, _ operation: @escaping @Sendable () async throws -> Void
+    ) throws(LifecycleError) -> (token: Int, task: Task<Void, any Error>) {
+        try state.withLock { state throws(LifecycleError) in
+            try state.machine.changeRequested()
+            state.lastChange += 1
+            let token = state.lastChange
+            let task = Task {
+                defer { if forgetsItselfWhenDone { _ = self.state.withLock { $0.changes.removeValue(forKey: token) } } }
+                try await operation()
+            }
+            state.changes[token] = (task, isAdd)
+            return (token, task)
         }
     }
 }

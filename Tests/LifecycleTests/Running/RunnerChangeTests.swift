@@ -191,3 +191,55 @@ import Testing
         try await runner.stop()
     }
 }
+
+/// `remove` from the removed service's own work: it must not wait for itself.
+@Suite(.timeLimit(.minutes(1))) struct RunnerChangeFromOwnWorkTests {
+    @Test func aServiceRemovingItselfFromItsBackgroundTaskStopsCleanly() async throws {
+        let removed = Locked<(any Error)?>(nil)
+        let holder = SelfRemoving.Holder()
+        let worker = SelfRemoving(holder: holder, removed: removed)
+        let runner = ServiceRunner(ClosureService(name: "root") {}, signals: [])
+        holder.runner.withLock { $0 = runner }
+        let events = collect(runner.events())
+        try await runner.start()
+        try await runner.add(worker)
+        worker.finishWork()
+        #expect(await eventually { worker.state == .stopped })
+        #expect(removed.withLock { $0 } == nil)
+        try await runner.stop()
+        let transcript = lines(await events.value)
+        #expect(transcript.contains("worker: stopping → stopped"))
+        #expect(!transcript.contains("worker: stopping → failed"))
+    }
+}
+
+/// A service whose background task, once its work is done, removes the service from its tree.
+final class SelfRemoving: Service, Sendable {
+    final class Holder: Sendable {
+        let runner = Locked<ServiceRunner?>(nil)
+    }
+
+    let name = "worker"
+    let holder: Holder
+    let removed: Locked<(any Error)?>
+    private let done = Gate()
+    var gracefulShutdownTimeout: Duration { .seconds(30) }
+
+    init(holder: Holder, removed: Locked<(any Error)?>) {
+        self.holder = holder
+        self.removed = removed
+    }
+
+    func finishWork() { done.open() }
+
+    func start() async throws {
+        try addTask { [self] in
+            await done.wait()
+            do {
+                try await holder.runner.withLock { $0 }?.remove(self)
+            } catch {
+                removed.withLock { $0 = error }
+            }
+        }
+    }
+}
