@@ -99,6 +99,44 @@ import Testing
         #expect(lifeViolations(log.lines, edges: [("api", "cache")]) == [])
     }
 
+    /// Fault injection seed 59018: a task that a restart's `start()` added throws before that start
+    /// returned, while a second crash of the dependency has already scheduled the restart that will
+    /// stop the dependent. The failure joins that restart: the dependent runs, stops and starts
+    /// again with it, and the tree stays up (its events: `taskFailed` while `starting`, then
+    /// `starting → running`, then `running → stopping`).
+    @Test func aTaskFailingWhileARestartStartsADependentJoinsTheNextRestartOfItsDependency() async throws {
+        let log = LineLog()
+        let gate = Gate()
+        let cache = Puppet("cache", policy: Self.eager, log: log)
+        let api = Puppet("api", [cache], log: log)
+        api.nextStarts(
+            .hook {},
+            .hook {
+                await gate.wait()
+                try? api.addTask { throw Boom(name: "early") }
+                try? await Task.sleep(for: .milliseconds(50))  // the task throws while api starts
+            })
+        let runner = ServiceRunner(api, signals: [], clock: ManualClock())
+        let events = EventLog(runner.events())
+        let running = Task { try await runner.run() }
+        #expect(await eventually { api.state == .running })
+        cache.crash()
+        #expect(await eventually { api.starts == 2 && cache.state == .running })
+        cache.crash()  // the next restart of cache will stop api once its start returned
+        #expect(await eventually { events.restarts == ["cache 1", "cache 2"] })
+        gate.open()
+        #expect(await eventually { cache.starts == 3 && api.starts == 3 && api.state == .running })
+        runner.requestStop()
+        try await running.value  // api's failure joined the restart: the tree did not fail
+        await events.finished()
+        let apiEvents = events.all.filter { $0.service.name == "api" }
+        let failure = try #require(apiEvents.firstIndex { $0.kind == .taskFailed })
+        #expect(apiEvents[failure].from == .starting)
+        let next = apiEvents[(failure + 1)...].filter(\.isTransition).prefix(2).map { "\($0.from) → \($0.to)" }
+        #expect(next == ["starting → running", "running → stopping"])
+        #expect(lifeViolations(log.lines, edges: [("api", "cache")]) == [])
+    }
+
     @Test func aTreeStartingADependentWhileARestartStopsOthersWaitsForTheRestart() async throws {
         let log = LineLog()
         let gate = Gate()

@@ -231,14 +231,16 @@ extension InvariantCheck {
             other != position && driven.trees[other].events.contains { $0.kind.isRestartScheduled }
         }
         if mode == .run || mode == .withRunning, case .success = outcome,
-            let failure = tree.events.indices.first(where: {
+            let index = tree.events.indices.first(where: {
                 isLost(failure: $0, in: tree.events, otherTreeRestarted: otherTreeRestarted)
-            }).map({
-                tree.events[$0]
             })
         {
+            let failure = tree.events[index]
+            let next = tree.events[(index + 1)...].filter { $0.service == failure.service && $0.isTransition }
+                .prefix(2).map { "\($0.from) → \($0.to)" }
             violations.append(
-                "[task failure lost] tree \(position) (\(mode)) returned normally, yet \(failure) failed it")
+                "[task failure lost] tree \(position) (\(mode)) returned normally, yet \(failure) (while "
+                    + "\(failure.from)) failed it; its next transitions: \(next)")
         }
         var stops: [String] = []
         for entry in driven.driver where entry.tree == position {
@@ -254,7 +256,8 @@ extension InvariantCheck {
     /// service that starts or runs, not taken by a restart (DESIGN §10: the next event of the
     /// service is its `restartScheduled`, or, when a restart was scheduled before, the failure joined
     /// that restart: the service stops next, or this tree let it go to the other tree still holding it;
-    /// a failure while its start is in flight joins it too, the restart stops it once started).
+    /// a failure while its start is in flight joins it too: the restart stops it once that start
+    /// returned, so `starting → running` may come first).
     private func isLost(failure index: Int, in events: [LifecycleEvent], otherTreeRestarted: Bool) -> Bool {
         let failure = events[index]
         guard failure.kind == .taskFailed, !failure.isDriverMarker,
@@ -264,9 +267,13 @@ extension InvariantCheck {
         // A stop cause names the root and may come in between, from another thread.
         let later = events[(index + 1)...].filter { $0.service == failure.service && $0.stopCause == nil }
         if let next = later.first, isRestart(next) { return false }
+        var transitions = later.filter(\.isTransition)[...]
+        if failure.from == .starting, let first = transitions.first, first.from == .starting, first.to == .running {
+            transitions = transitions.dropFirst()
+        }
         let joinedARestart =
             (otherTreeRestarted || events[..<index].contains(where: isRestart))
-            && later.first { $0.isTransition }.map { $0.from == .running && $0.to == .stopping } != false
+            && transitions.first.map { $0.from == .running && $0.to == .stopping } != false
         return !joinedARestart
     }
 

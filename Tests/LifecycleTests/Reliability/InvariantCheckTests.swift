@@ -106,4 +106,44 @@ import Testing
             time: .zero, kind: .taskFailed)
         #expect(Self.check(calls, events: [failed]).contains { $0.hasPrefix("[task failure lost]") })
     }
+
+    /// The events of a tree whose root's second life (begun by a restart) has a task that throws
+    /// before its `start()` returned; `afterARestart` puts the restart that began that life before it.
+    static func taskFailureDuringARestartsStart(afterARestart: Bool) -> [LifecycleEvent] {
+        func move(_ from: ServiceState, _ to: ServiceState) -> LifecycleEvent {
+            LifecycleEvent(service: root, from: from, to: to, time: .zero)
+        }
+        func failed(_ state: ServiceState, life: Int) -> LifecycleEvent {
+            LifecycleEvent(
+                service: root, from: state, to: state, error: InjectedFault(index: 0, kind: .task, life: life),
+                time: .zero, kind: .taskFailed)
+        }
+        let restart = LifecycleEvent(
+            service: root, from: .running, to: .running, time: .zero,
+            kind: .restartScheduled(attempt: 1, delay: .zero))
+        var events = [move(.idle, .starting), move(.starting, .running)]
+        if afterARestart {
+            events += [failed(.running, life: 1), restart, move(.running, .stopping), move(.stopping, .stopped)]
+            events.append(move(.stopped, .starting))
+        } else {
+            events += [move(.running, .stopping), move(.stopping, .stopped), move(.stopped, .starting)]
+        }
+        // The start in flight is the one the earlier restart began; its task fails meanwhile.
+        events += [failed(.starting, life: 2), move(.starting, .running)]
+        events += [
+            .stopRequested(.requested, root: root, state: .running, time: .zero), move(.running, .stopping),
+            move(.stopping, .stopped),
+        ]
+        return events
+    }
+
+    @Test func aTaskFailingWhileARestartStartsItsServiceJoinsTheRestartThatStopsItOnceStarted() {
+        let events = Self.taskFailureDuringARestartsStart(afterARestart: true)
+        #expect(!Self.check(FaultRecorder(), events: events).contains { $0.hasPrefix("[task failure lost]") })
+    }
+
+    @Test func aTaskFailingWhileItsServiceStartsInATreeWithNoRestartIsLost() {
+        let events = Self.taskFailureDuringARestartsStart(afterARestart: false)
+        #expect(Self.check(FaultRecorder(), events: events).contains { $0.hasPrefix("[task failure lost]") })
+    }
 }
