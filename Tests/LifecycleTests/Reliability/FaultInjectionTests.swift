@@ -7,7 +7,8 @@ import Testing
 ///
 /// `LIFECYCLE_FAULT_TREES=100000 swift test --filter FaultInjection` runs a long campaign;
 /// `LIFECYCLE_FAULT_SEED=N LIFECYCLE_FAULT_TREES=1` runs one failing tree again (add
-/// `LIFECYCLE_FAULT_DEBUG=1` for its transcript); `LIFECYCLE_FAULT_SKIP=hugeTimeouts,…` leaves
+/// `LIFECYCLE_FAULT_DEBUG=1` for its transcript, `=always` for that of a clean run too);
+/// `LIFECYCLE_FAULT_SKIP=hugeTimeouts,…` leaves
 /// newer fault kinds out (`FaultSettings.Kind`).
 @Suite(.timeLimit(.minutes(30))) struct FaultInjectionTests {
     /// Runs the trees of one seed and returns what went wrong, empty when every invariant held.
