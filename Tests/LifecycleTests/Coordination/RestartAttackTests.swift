@@ -137,6 +137,30 @@ import Testing
         #expect(lifeViolations(log.lines, edges: [("api", "cache")]) == [])
     }
 
+    /// Fault injection seed 11930: the tree is asked to stop while a `start()` is in flight and a
+    /// task that start added ignores its cancellation and throws. The stop lets the start go; the
+    /// task's failure belongs to a life whose start did not succeed, so it is reported (an event)
+    /// and `run()` returns normally — the same for a restart's start as for the tree's first start.
+    @Test(arguments: [true, false])
+    func aTaskThrowingAsAStartLetGoByTheStopWindsDownIsReportedAndTheRunReturns(inARestart: Bool) async throws {
+        let service = LateFailureService(hangsFromStart: inARestart ? 2 : 1)
+        let runner = ServiceRunner(service, signals: [], clock: ManualClock())
+        let events = collect(runner.events())
+        let running = Task { try await runner.run() }
+        if inARestart {
+            #expect(await eventually { service.state == .running })
+            service.crash()
+        }
+        #expect(await eventually { service.starts == (inARestart ? 2 : 1) && service.hangs })
+        runner.requestStop()
+        try await running.value  // the stop let the start go: no failure to throw
+        let mine = await events.value.filter { $0.service == service.serviceID }
+        let late = try #require(mine.firstIndex { $0.kind == .taskFailed && ($0.error as? Boom)?.name == "late" })
+        #expect(mine.last { $0.isTransition }.map { "\($0.from) → \($0.to)" } == "starting → failed")
+        #expect(mine[late].from == (inARestart ? .starting : .failed))  // a restart's life winds down first
+        #expect(service.stops == (inARestart ? 1 : 0))  // the restart stopped the first life only
+    }
+
     @Test func aTreeStartingADependentWhileARestartStopsOthersWaitsForTheRestart() async throws {
         let log = LineLog()
         let gate = Gate()
@@ -414,5 +438,53 @@ import Testing
         #expect(late.state == .running && database.state == .running && database.starts == 3)
         try await second.stop()
         #expect(lifeViolations(log.lines, edges: [("left", "database"), ("late", "database")]) == [])
+    }
+}
+
+/// A service whose start number `hangsFromStart` adds a task that throws `Boom("late")` once
+/// cancelled (ignoring the cancellation otherwise), then waits until it is cancelled itself; earlier
+/// starts add a task that throws `Boom("crash")` on `crash()`. Restarts without backoff.
+private final class LateFailureService: Service, Sendable {
+    let name = "late-failure"
+    let restartPolicy = RestartPolicy.onFailure(maxRestarts: 10, within: .seconds(60), backoff: .none)
+    private let hangsFromStart: Int
+    private let calls = Locked((starts: 0, stops: 0, hangs: false, trigger: AsyncStream<Void>.Continuation?.none))
+
+    init(hangsFromStart: Int) { self.hangsFromStart = hangsFromStart }
+
+    var starts: Int { calls.withLock { $0.starts } }
+    var stops: Int { calls.withLock { $0.stops } }
+    /// Whether the hanging start has added its task and waits.
+    var hangs: Bool { calls.withLock { $0.hangs } }
+
+    func crash() { _ = calls.withLock { $0.trigger }?.yield() }
+
+    func start() async throws {
+        let number = calls.withLock { calls in
+            calls.starts += 1
+            return calls.starts
+        }
+        guard number >= hangsFromStart else {
+            let (stream, trigger) = AsyncStream<Void>.makeStream()
+            calls.withLock { $0.trigger = trigger }
+            try addTask {
+                for await _ in stream { throw Boom(name: "crash") }
+            }
+            return
+        }
+        try addTask {
+            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(1)) }
+            throw Boom(name: "late")
+        }
+        calls.withLock { $0.hangs = true }
+        while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(1)) }
+        throw CancellationError()
+    }
+
+    func stop() async throws {
+        calls.withLock { calls in
+            calls.stops += 1
+            calls.trigger?.finish()
+        }
     }
 }

@@ -257,7 +257,8 @@ extension InvariantCheck {
     /// service is its `restartScheduled`, or, when a restart was scheduled before, the failure joined
     /// that restart: the service stops next, or this tree let it go to the other tree still holding it;
     /// a failure while its start is in flight joins it too: the restart stops it once that start
-    /// returned, so `starting → running` may come first).
+    /// returned, so `starting → running` may come first; a failure while a restart's start that
+    /// failed winds down is only reported).
     private func isLost(failure index: Int, in events: [LifecycleEvent], otherTreeRestarted: Bool) -> Bool {
         let failure = events[index]
         guard failure.kind == .taskFailed, !failure.isDriverMarker,
@@ -267,13 +268,16 @@ extension InvariantCheck {
         // A stop cause names the root and may come in between, from another thread.
         let later = events[(index + 1)...].filter { $0.service == failure.service && $0.stopCause == nil }
         if let next = later.first, isRestart(next) { return false }
+        let restarted = otherTreeRestarted || events[..<index].contains(where: isRestart)
         var transitions = later.filter(\.isTransition)[...]
-        if failure.from == .starting, let first = transitions.first, first.from == .starting, first.to == .running {
-            transitions = transitions.dropFirst()
+        if failure.from == .starting, let first = transitions.first, first.from == .starting {
+            // A restart's start that threw (or was let go by a stopping tree) reports the failures
+            // of its life's tasks while they wind down, before its `starting → failed`: that
+            // start's outcome decides, as a first start's does (DESIGN §4, §10).
+            if restarted, first.to == .failed { return false }
+            if first.to == .running { transitions = transitions.dropFirst() }
         }
-        let joinedARestart =
-            (otherTreeRestarted || events[..<index].contains(where: isRestart))
-            && transitions.first.map { $0.from == .running && $0.to == .stopping } != false
+        let joinedARestart = restarted && transitions.first.map { $0.from == .running && $0.to == .stopping } != false
         return !joinedARestart
     }
 

@@ -109,7 +109,9 @@ import Testing
 
     /// The events of a tree whose root's second life (begun by a restart) has a task that throws
     /// before its `start()` returned; `afterARestart` puts the restart that began that life before it.
-    static func taskFailureDuringARestartsStart(afterARestart: Bool) -> [LifecycleEvent] {
+    /// That start returns (`startThrows: false`) or is let go by the tree's stop, its task failing as
+    /// it winds down (`startThrows: true`, fault injection seed 11930).
+    static func taskFailureDuringARestartsStart(afterARestart: Bool, startThrows: Bool = false) -> [LifecycleEvent] {
         func move(_ from: ServiceState, _ to: ServiceState) -> LifecycleEvent {
             LifecycleEvent(service: root, from: from, to: to, time: .zero)
         }
@@ -129,12 +131,27 @@ import Testing
             events += [move(.running, .stopping), move(.stopping, .stopped), move(.stopped, .starting)]
         }
         // The start in flight is the one the earlier restart began; its task fails meanwhile.
+        if startThrows {
+            events.append(.stopRequested(.requested, root: root, state: .starting, time: .zero))
+            events += [failed(.starting, life: 2), move(.starting, .failed)]
+            return events
+        }
         events += [failed(.starting, life: 2), move(.starting, .running)]
         events += [
             .stopRequested(.requested, root: root, state: .running, time: .zero), move(.running, .stopping),
             move(.stopping, .stopped),
         ]
         return events
+    }
+
+    @Test func aTaskFailingWhileARestartsFailedStartWindsDownIsOnlyReported() {
+        let events = Self.taskFailureDuringARestartsStart(afterARestart: true, startThrows: true)
+        #expect(!Self.check(FaultRecorder(), events: events).contains { $0.hasPrefix("[task failure lost]") })
+    }
+
+    @Test func aTaskFailingWhileAFirstStartIsInFlightIsLostIfTheRunReturns() {
+        let events = Self.taskFailureDuringARestartsStart(afterARestart: false, startThrows: true)
+        #expect(Self.check(FaultRecorder(), events: events).contains { $0.hasPrefix("[task failure lost]") })
     }
 
     @Test func aTaskFailingWhileARestartStartsItsServiceJoinsTheRestartThatStopsItOnceStarted() {
