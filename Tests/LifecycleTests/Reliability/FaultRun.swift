@@ -91,10 +91,8 @@ final class FaultRun: Sendable {
         let check = InvariantCheck(
             trees: trees.facts, calls: calls, events: driven.map { $0.events.filter { !$0.isDriverMarker } },
             outcomes: driven.map { $0.outcome ?? .success(()) }, elapsed: elapsed, driven: facts)
-        if let debug = getenv("LIFECYCLE_FAULT_DEBUG"), !check.violations.isEmpty || String(cString: debug) == "always"
-        {
-            debugPrint(driven, calls, driverLog)
-        }
+        let debug = getenv("LIFECYCLE_FAULT_DEBUG").map { String(cString: $0) }
+        if let debug, !check.violations.isEmpty || debug == "always" { debugPrint(driven, calls, driverLog) }
         var statistics = FaultStatistics()
         statistics.add(
             faults: trees.facts.faults, calls: calls, roots: trees.roots.count,
