@@ -163,4 +163,29 @@ import Testing
         let events = Self.taskFailureDuringARestartsStart(afterARestart: false)
         #expect(Self.check(FaultRecorder(), events: events).contains { $0.hasPrefix("[task failure lost]") })
     }
+
+    /// A start of `s0` that failed with `error`, then returned late and was stopped (no events).
+    static func lateStart(failedWith error: any Error) -> [String] {
+        let calls = FaultRecorder()
+        calls.record(0, .startCalled, life: 1)
+        calls.record(0, .startReturned, life: 1)
+        calls.record(0, .stopCalled, life: 1)
+        calls.record(0, .stopReturned, life: 1)
+        let events = [
+            LifecycleEvent(service: root, from: .idle, to: .starting, time: .zero),
+            LifecycleEvent(service: root, from: .starting, to: .failed, error: error, time: .zero),
+        ]
+        return check(calls, events: events, outcome: .failure(error)).filter { $0.hasPrefix("s0: 0 events to") }
+    }
+
+    /// Fault injection seed 72637: on a loaded machine a healthy start cancelled by a stop may be
+    /// abandoned after its grace and return later; its late stop emits no events.
+    @Test func aLateReturnOfAnAbandonedOrTimedOutStartNeedsNoEvents() {
+        #expect(Self.lateStart(failedWith: LifecycleError.startAbandoned(Self.root)) == [])
+        #expect(Self.lateStart(failedWith: LifecycleError.startTimedOut(Self.root, after: .seconds(1))) == [])
+    }
+
+    @Test func aStartThatFailedOtherwiseYetWasStoppedMissesItsEvents() {
+        #expect(Self.lateStart(failedWith: Boom(name: "start")).count == 2)  // `→ running` and `→ stopping`
+    }
 }
