@@ -22,6 +22,16 @@ import Testing
         ).violations
     }
 
+    /// The calls of one life of `s0`: a start that returned, then its stop.
+    static func oneLifeStartedAndStopped() -> FaultRecorder {
+        let calls = FaultRecorder()
+        calls.record(0, .startCalled, life: 1)
+        calls.record(0, .startReturned, life: 1)
+        calls.record(0, .stopCalled, life: 1)
+        calls.record(0, .stopReturned, life: 1)
+        return calls
+    }
+
     @Test func aTaskOfAFailedStartStillRunningWhenTheNextStartBegins() {
         let calls = FaultRecorder()
         calls.record(0, .startCalled, life: 1)
@@ -60,11 +70,7 @@ import Testing
     }
 
     @Test func aStopTransitionBeforeItsCause() {
-        let calls = FaultRecorder()
-        calls.record(0, .startCalled, life: 1)
-        calls.record(0, .startReturned, life: 1)
-        calls.record(0, .stopCalled, life: 1)
-        calls.record(0, .stopReturned, life: 1)
+        let calls = Self.oneLifeStartedAndStopped()
         let events = [
             LifecycleEvent(service: Self.root, from: .idle, to: .starting, time: .zero),
             LifecycleEvent(service: Self.root, from: .starting, to: .running, time: .zero),
@@ -166,11 +172,7 @@ import Testing
 
     /// A start of `s0` that failed with `error`, then returned late and was stopped (no events).
     static func lateStart(failedWith error: any Error) -> [String] {
-        let calls = FaultRecorder()
-        calls.record(0, .startCalled, life: 1)
-        calls.record(0, .startReturned, life: 1)
-        calls.record(0, .stopCalled, life: 1)
-        calls.record(0, .stopReturned, life: 1)
+        let calls = Self.oneLifeStartedAndStopped()
         let events = [
             LifecycleEvent(service: root, from: .idle, to: .starting, time: .zero),
             LifecycleEvent(service: root, from: .starting, to: .failed, error: error, time: .zero),
