@@ -45,7 +45,9 @@ extension InvariantCheck {
                 continue
             }
             if end.kind == .taskExpired {
-                violations.append("[task outlived its life] a task of \(lifeName) was never cancelled")
+                violations.append(
+                    "[task outlived its life] a task of \(lifeName) was not cancelled within \(FaultService.taskCap) "
+                        + "(on a loaded machine, raise LIFECYCLE_FAULT_SLOWDOWN)")
                 continue
             }
             let life = calls.filter { $0.service == service && $0.life == added.life }
