@@ -36,8 +36,9 @@ final class FaultRun: Sendable {
     /// Waiters launched and not yet ended (some still before their moment).
     private let waitersRunning = Locked(0)
     private let stoppers = Locked<[Task<Void, Never>]>([])
-    /// How long the run waits, after every driving ended, for what it began to end too.
-    static let settleLimit = Duration.seconds(4)
+    /// How long the run waits, after every driving ended, for what it began to end too (longer
+    /// than a task's cap, so that a task nobody cancelled is reported as such).
+    static let settleLimit = FaultService.taskCap + .seconds(5)
     /// How long a tree failed by a task may take to stop by itself.
     static let selfStopLimit = Duration.seconds(5)
 
