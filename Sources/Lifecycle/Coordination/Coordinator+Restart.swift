@@ -57,18 +57,30 @@ extension Coordinator {
         restarts[number] = restart
         let task = Task { await self.performRestart(number) }
         restart.task = task
-        // Tracked by the runner: its escalation cancels the restart as it cancels a rollback.
+        // Tracked by the runner: its escalation cancels the restart as it cancels a rollback, unless
+        // another tree still holds a member (that tree was not asked to stop).
         Task {
             _ = await runner.runUncancelled {
                 await withTaskCancellationHandler {
                     await task.value
                 } onCancel: {
-                    task.cancel()
+                    Task { await self.trackerEscalated(number, runner: runner) }
                 }
                 return []
             }
         }
         return true
+    }
+
+    /// The runner tracking a restart escalated: the restart ends unless another runner holds one
+    /// of its members. A member that runner alone held is let go by its (escalated) stop, which
+    /// cancels a `start()` of it in flight.
+    private func trackerEscalated(_ number: Int, runner: ServiceRunner) {
+        guard let restart = restarts[number] else { return }
+        let isHeldElsewhere = restart.members.contains { member in
+            runnersHolding(member).contains { $0 !== runner }
+        }
+        if !isHeldElsewhere { restart.task?.cancel() }
     }
 
     /// Whether a restart in progress will stop the service and has not yet.
@@ -211,6 +223,9 @@ extension Coordinator {
                     attempt, limit: node.gracefulShutdownTimeout, for: restart.runner)
                 return (member, error, hasEnded)
             }
+            // A start let go (cancelled) that returned anyway: the flag was for it alone, not for a
+            // later member's failure.
+            restart.startLetGo = false
             if let (running, waiters) = try? entry.machine.restartStartReturned() {
                 emitToHolders(running, of: node)
                 resume(waiters, with: nil)
