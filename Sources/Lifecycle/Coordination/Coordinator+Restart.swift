@@ -57,30 +57,18 @@ extension Coordinator {
         restarts[number] = restart
         let task = Task { await self.performRestart(number) }
         restart.task = task
-        // Tracked by the runner: its escalation cancels the restart as it cancels a rollback, unless
-        // another tree still holds a member (that tree was not asked to stop).
+        // Tracked by the runner: its escalation cancels the restart as it cancels a rollback.
         Task {
             _ = await runner.runUncancelled {
                 await withTaskCancellationHandler {
                     await task.value
                 } onCancel: {
-                    Task { await self.trackerEscalated(number, runner: runner) }
+                    task.cancel()
                 }
                 return []
             }
         }
         return true
-    }
-
-    /// The runner tracking a restart escalated: the restart ends unless another runner holds one
-    /// of its members. A member that runner alone held is let go by its (escalated) stop, which
-    /// cancels a `start()` of it in flight.
-    private func trackerEscalated(_ number: Int, runner: ServiceRunner) {
-        guard let restart = restarts[number] else { return }
-        let isHeldElsewhere = restart.members.contains { member in
-            runnersHolding(member).contains { $0 !== runner }
-        }
-        if !isHeldElsewhere { restart.task?.cancel() }
     }
 
     /// Whether a restart in progress will stop the service and has not yet.

@@ -142,6 +142,112 @@ import Testing
         #expect(await Self.eventuallyIdle(coordinator))
     }
 
+    /// The restart of `cache` is stopping the added `reader` (its `stop()` held) when `reader` is
+    /// removed: the removal waits for that stop, lets `reader` go without a second `stop()`, and
+    /// lets go of `cache`, which only `reader` held and which the restart has not stopped yet. The
+    /// restart and the removal meet on `cache`: it stops once, and nothing starts again.
+    @Test func removingADependentWhileARestartStopsItLetsGoOfThePendingFailedServiceOnce() async throws {
+        let coordinator = Coordinator()
+        let log = LineLog()
+        let gate = Gate()
+        let cache = Puppet("cache", policy: Self.eager, log: log)
+        let reader = Puppet("reader", [cache], log: log)
+        let root = Puppet("root", log: log)
+        let runner = Self.runner(root, coordinator: coordinator)
+        let events = collect(runner.events())
+        let running = Task { try await runner.run() }
+        #expect(await eventually { root.state == .running })
+        try await runner.add(reader)
+        reader.nextStops(.hold(gate))
+        cache.crash()
+        #expect(await eventually { log.lines.last == "stop reader" })
+        let removing = Task { try await runner.remove(reader) }
+        try await Task.sleep(for: .milliseconds(20))
+        gate.open()
+        try await removing.value
+        #expect(await eventually { cache.state == .stopped || cache.state == .running })
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(reader.starts == 1 && reader.stops == 1 && reader.state == .stopped)
+        #expect(cache.stops == cache.starts)
+        #expect(runner.snapshot().isReady)
+        runner.requestStop()
+        try await running.value
+        #expect(cache.state == .stopped && cache.stops == cache.starts)
+        #expect(lifeViolations(log.lines, edges: [("reader", "cache")]) == [])
+        expectLegal(await events.value)
+        #expect(await Self.eventuallyIdle(coordinator))
+    }
+
+    @Test func addingADeclaredDependencyInItsBackoffWaitsAndCountsIt() async throws {
+        let coordinator = Coordinator()
+        let clock = ManualClock()
+        let log = LineLog()
+        let database = Puppet("database", policy: restarting(3, delay: .seconds(1)), log: log)
+        let root = Puppet("root", [database], log: log)
+        let runner = Self.runner(root, clock: clock, coordinator: coordinator)
+        let running = Task { try await runner.run() }
+        #expect(await eventually { root.state == .running })
+        database.crash()
+        #expect(await eventually { clock.hasSleeper(wakingIn: .seconds(1)) })
+        let adding = Task { try await runner.add(database) }
+        try await Task.sleep(for: .milliseconds(20))
+        clock.advance(by: .seconds(1))
+        try await adding.value
+        #expect(database.starts == 2 && database.state == .running)
+        #expect(await eventually { root.state == .running })  // its restart goes on after database
+        try await runner.remove(database)
+        #expect(database.state == .running)  // root still holds it
+        runner.requestStop()
+        try await running.value
+        #expect(database.stops == 2)
+        #expect(lifeViolations(log.lines, edges: [("root", "database")]) == [])
+        #expect(await Self.eventuallyIdle(coordinator))
+    }
+
+    @Test func anAddWaitingForADependencyWhoseRestartGivesUpThrowsAndTheTreeFails() async throws {
+        let coordinator = Coordinator()
+        let clock = ManualClock()
+        let log = LineLog()
+        let database = Puppet("database", policy: restarting(1, delay: .seconds(1)), log: log)
+        let root = Puppet("root", [database], log: log)
+        let runner = Self.runner(root, clock: clock, coordinator: coordinator)
+        let running = Task { try await runner.run() }
+        #expect(await eventually { root.state == .running })
+        database.failEveryStart()
+        database.crash()
+        #expect(await eventually { clock.hasSleeper(wakingIn: .seconds(1)) })
+        let api = Puppet("api", [database], log: log)
+        let adding = Task { try await runner.add(api) }
+        try await Task.sleep(for: .milliseconds(20))
+        clock.advance(by: .seconds(1))  // the restart's start throws; the window is full: fail fast
+        await #expect(throws: Boom(name: "database")) { try await running.value }
+        let added = await adding.result
+        #expect(throws: (any Error).self) { try added.get() }
+        #expect(api.starts == 0 && database.stops == 1 && root.stops == 1)
+        #expect(lifeViolations(log.lines, edges: [("root", "database"), ("api", "database")]) == [])
+        #expect(await Self.eventuallyIdle(coordinator))
+    }
+
+    @Test func anAddOfAServiceWithAnInvalidPolicyIsRefusedBeforeAnythingStarts() async throws {
+        let coordinator = Coordinator()
+        let log = LineLog()
+        let queue = Puppet("queue", log: log)
+        let bad = Puppet("bad", [queue], policy: .onFailure(maxRestarts: -1), log: log)
+        let zeroWindow = Puppet("zeroWindow", policy: .onFailure(within: .zero), log: log)
+        let runner = Self.runner(Puppet("root", log: log), coordinator: coordinator)
+        try await runner.start()
+        await #expect(throws: LifecycleError.invalidRestartPolicy(bad.serviceID, bad.restartPolicy)) {
+            try await runner.add(bad)
+        }
+        await #expect(throws: LifecycleError.invalidRestartPolicy(zeroWindow.serviceID, zeroWindow.restartPolicy)) {
+            try await runner.add(zeroWindow)
+        }
+        #expect(queue.starts == 0 && bad.starts == 0)
+        #expect(runner.snapshot().isReady)
+        try await runner.stop()
+        #expect(await Self.eventuallyIdle(coordinator))
+    }
+
     // MARK: Restarts meeting add
 
     @Test func anAddOfAServiceThatDependsOnOneInItsBackoffWaitsUntilItRunsAgain() async throws {
@@ -535,6 +641,59 @@ import Testing
         #expect(shared.state == .stopped)
         #expect(lifeViolations(log.lines, edges: [("left", "shared"), ("right", "shared")]) == [])
         #expect(await Self.eventuallyIdle(coordinator))
+    }
+
+    /// A restart of `shared` (held by both trees) tracked by the left tree stops `right`, which only
+    /// the right tree holds; its `stop()` is slow but honours cancellation. Escalating the right
+    /// tree's stop must cancel that stop and end promptly (DESIGN §2), whichever runner tracks the
+    /// restart.
+    @Test func escalatingATreeWhoseServiceARestartTrackedByAnotherTreeIsStoppingIsPrompt() async throws {
+        for _ in 0..<20 {
+            let coordinator = Coordinator()
+            let log = LineLog()
+            let released = Locked(false)
+            let shared = Puppet("shared", policy: Self.eager, log: log)
+            let left = Puppet("left", [shared], log: log)
+            let right = Puppet("right", [shared], log: log)
+            let a = Self.runner(left, coordinator: coordinator)
+            let b = Self.runner(right, coordinator: coordinator)
+            try await a.start()
+            try await b.start()
+            // The restart stops right first (the newest member): slowly, until cancelled or released.
+            right.nextStops(
+                .hook {
+                    while !Task.isCancelled && !released.withLock({ $0 }) {
+                        try? await Task.sleep(for: .milliseconds(1))
+                    }
+                })
+            shared.crash()
+            #expect(await eventually { log.lines.last == "stop right" })
+            guard await coordinator.restartRunners().first == ObjectIdentifier(a) else {
+                // The right tree tracks this restart: its escalation would cancel it. Try again.
+                released.withLock { $0 = true }
+                #expect(await eventually { shared.state == .running && left.state == .running })
+                try await a.stop()
+                try await b.stop()
+                continue
+            }
+            let done = Locked(false)
+            let stopping = Task {
+                try? await b.stop()
+                done.withLock { $0 = true }
+            }
+            try await Task.sleep(for: .milliseconds(20))
+            b.escalate(signal: 2)
+            let prompt = await eventually(within: .seconds(5)) { done.withLock { $0 } }
+            #expect(prompt, "the escalated stop waited for a restart's stop it could not cancel")
+            released.withLock { $0 = true }
+            await stopping.value
+            #expect(await eventually { left.state == .running && shared.state == .running })
+            try await a.stop()
+            #expect(lifeViolations(log.lines, edges: [("left", "shared"), ("right", "shared")]) == [])
+            #expect(await Self.eventuallyIdle(coordinator))
+            return
+        }
+        Issue.record("the left tree never tracked the restart in 20 tries")
     }
 
     // MARK: Inspection during restarts and changes
