@@ -348,6 +348,71 @@ import Testing
         #expect(await Self.eventuallyIdle(coordinator))
     }
 
+    /// The added `worker`'s removal is stopping it (its `stop()` held) when its dependency `queue`,
+    /// which only `worker` holds, crashes: the restart waits for that stop, and the removal and the
+    /// restart meet on `queue`, which stops exactly once and does not start again.
+    @Test func aDependencyCrashingWhileARemovalStopsItsDependentStopsOnceAndStaysDown() async throws {
+        let coordinator = Coordinator()
+        let log = LineLog()
+        let gate = Gate()
+        let queue = Puppet("queue", policy: Self.eager, log: log)
+        let worker = Puppet("worker", [queue], log: log)
+        let root = Puppet("root", log: log)
+        let runner = Self.runner(root, coordinator: coordinator)
+        let events = collect(runner.events())
+        let running = Task { try await runner.run() }
+        #expect(await eventually { root.state == .running })
+        try await runner.add(worker)
+        worker.nextStops(.hold(gate))
+        let removing = Task { try await runner.remove(worker) }
+        #expect(await eventually { log.lines.last == "stop worker" })
+        queue.crash()
+        try await Task.sleep(for: .milliseconds(20))
+        gate.open()
+        try await removing.value
+        #expect(await eventually { queue.state == .stopped })
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(queue.starts == 1 && queue.stops == 1 && worker.stops == 1)
+        #expect(runner.snapshot().isReady)
+        runner.requestStop()
+        try await running.value
+        #expect(lifeViolations(log.lines, edges: [("worker", "queue")]) == [])
+        expectLegal(await events.value)
+        #expect(await Self.eventuallyIdle(coordinator))
+    }
+
+    /// An add is still starting `api` (its `start()` held, ignoring cancellation) when `database`,
+    /// which the add started for it, crashes; then a stop is requested. The stop wins: every
+    /// service that started stops exactly once and nothing hangs.
+    @Test func aStopRequestedWhileAnAddAndARestartWaitForTheSameStartEndsCleanly() async throws {
+        let coordinator = Coordinator()
+        let log = LineLog()
+        let gate = Gate()
+        let database = Puppet("database", policy: Self.eager, log: log)
+        let api = Puppet("api", [database], log: log)
+        let root = Puppet("root", log: log)
+        let runner = Self.runner(root, coordinator: coordinator)
+        let events = collect(runner.events())
+        let running = Task { try await runner.run() }
+        #expect(await eventually { root.state == .running })
+        api.nextStarts(.hold(gate))
+        let adding = Task { try await runner.add(api) }
+        #expect(await eventually { api.starts == 1 })
+        database.crash()
+        try await Task.sleep(for: .milliseconds(20))
+        runner.requestStop()
+        try await Task.sleep(for: .milliseconds(20))
+        gate.open()
+        _ = await adding.result
+        _ = await running.result
+        #expect(await eventually { database.state != .running && api.state != .running })
+        #expect(api.starts - (log.lines.contains("startThrew api") ? 1 : 0) == api.stops)
+        #expect(database.starts == database.stops)
+        #expect(lifeViolations(log.lines, edges: [("api", "database")]) == [])
+        expectLegal(await events.value)
+        #expect(await Self.eventuallyIdle(coordinator))
+    }
+
     // MARK: Restarts meeting add
 
     @Test func anAddOfAServiceThatDependsOnOneInItsBackoffWaitsUntilItRunsAgain() async throws {
