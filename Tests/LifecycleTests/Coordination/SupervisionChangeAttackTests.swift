@@ -916,6 +916,55 @@ import Testing
         #expect(await Self.eventuallyIdle(coordinator))
     }
 
+    /// `subscribe()` in the middle of restarts and changes: the snapshot plus every event after it
+    /// gives exactly the states of the final snapshot, and each service's first event after it
+    /// starts from the state the snapshot gave (none in both, none lost, DESIGN §12).
+    @Test func aSubscriptionDuringRestartsAndChangesReplaysToTheFinalSnapshot() async throws {
+        let coordinator = Coordinator()
+        let log = LineLog()
+        let cache = Puppet("cache", policy: .onFailure(maxRestarts: .max, backoff: .none), log: log)
+        let api = Puppet("api", [cache], log: log)
+        let root = Puppet("root", [api], log: log)
+        let runner = Self.runner(root, coordinator: coordinator)
+        try await runner.start()
+        let churning = Locked(true)
+        let churn = Task {
+            defer { churning.withLock { $0 = false } }
+            for round in 0..<15 {
+                let extra = Puppet("extra\(round)", [cache], log: log)
+                try await runner.add(extra)
+                cache.crash()
+                _ = await eventually { cache.starts == round + 2 && extra.state == .running }
+                try await runner.remove(extra)
+            }
+        }
+        var subscriptions: [(LifecycleSnapshot, Task<[LifecycleEvent], Never>)] = []
+        while churning.withLock({ $0 }) && subscriptions.count < 50 {
+            let (snapshot, events) = runner.subscribe()
+            subscriptions.append((snapshot, collect(events)))
+            try await Task.sleep(for: .microseconds(300))
+        }
+        try await churn.value
+        let afterChurn = runner.snapshot().eventCount
+        #expect(subscriptions.contains { $0.0.eventCount < afterChurn })  // some came mid-churn
+        try await runner.stop()
+        let final = runner.snapshot()
+        for (snapshot, collected) in subscriptions {
+            var states = snapshot.states
+            var seen: Set<ServiceID> = []
+            for event in await collected.value where event.isTransition {
+                if seen.insert(event.service).inserted, let known = states[event.service] {
+                    #expect(event.from == known, "\(event.service.name): snapshot \(known), next event from \(event.from)")
+                }
+                states[event.service] = event.to
+            }
+            for (id, state) in states { #expect(final.states[id] == state, "\(id.name)") }
+            #expect(snapshot.eventCount + (await collected.value).count == final.eventCount)
+        }
+        #expect(lifeViolations(log.lines, edges: [("api", "cache"), ("root", "api")]) == [])
+        #expect(await Self.eventuallyIdle(coordinator))
+    }
+
     // MARK: Huge and tiny policies
 
     @Test(arguments: [
