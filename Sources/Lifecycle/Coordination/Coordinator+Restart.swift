@@ -29,6 +29,8 @@ extension Coordinator {
         /// The member `start()` in flight, in a task of its own: its last holder letting it go
         /// cancels it alone (`startLetGo`), the restart goes on with the other members.
         var startInFlight: Task<Void, any Error>?
+        /// The outcome of that `start()`: an escalated last holder abandons it.
+        var startAttempt: StartAttempt?
         var startLetGo = false
 
         init(members: [ServiceID], runner: ServiceRunner, error: any Error, firstDelay: Duration) {
@@ -186,7 +188,11 @@ extension Coordinator {
                 try await Self.callStart(node, life: life, attempt: attempt, for: runner, restarting: true)
             }
             restart.startInFlight = starting
-            defer { restart.startInFlight = nil }
+            restart.startAttempt = attempt
+            defer {
+                restart.startInFlight = nil
+                restart.startAttempt = nil
+            }
             do {
                 // Cancelling the restart (an escalation) cancels the start; a release cancels it alone.
                 try await withTaskCancellationHandler {
@@ -275,6 +281,15 @@ extension Coordinator {
         }
         restart.startLetGo = true
         start.cancel()
+    }
+
+    /// An escalated walk lets go of a service a restart stops or starts: that `stop()` is cancelled
+    /// (its walk), that `start()` abandoned, as the walk's own calls are (DESIGN §2).
+    func escalateRestartStep(of id: ServiceID) {
+        guard let number = restartOf[id], let restart = restarts[number] else { return }
+        if held[id]?.machine.isCallingRestartStart == true { restart.startAttempt?.finish(.abandoned) }
+        let walks = strands.values.filter { $0.inFlight?.suspends == true && $0.inFlight?.node.id == id }.map(\.walk)
+        for walk in Set(walks) { cancelWalk(walk) }
     }
 
     /// Waits until no direct dependency of `node` is held down by a restart, or about to be (a

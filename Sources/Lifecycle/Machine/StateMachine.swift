@@ -341,6 +341,12 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         }
     }
 
+    /// Whether a restart's `start()` of the service is in flight.
+    var isCallingRestartStart: Bool {
+        if case .restarting(.starting, _, _) = life { return true }
+        return false
+    }
+
     /// Whether letting the service go now leaves a restart's `start()` in flight without any holder:
     /// that start is then cancelled (the stop wins, DESIGN §10). Holders of other trees keep it.
     var isLastHolderOfARestartingStart: Bool {

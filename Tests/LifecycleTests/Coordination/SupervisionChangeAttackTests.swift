@@ -813,18 +813,18 @@ import Testing
     }
 
     /// A restart of `shared` (held by both trees) tracked by the left tree stops `right`, which only
-    /// the right tree holds; its `stop()` is slow but honours cancellation. Escalating the right
-    /// tree's stop must cancel that stop and end promptly (DESIGN §2), whichever runner tracks the
-    /// restart.
-    @Test(
-        .disabled(
-            "defect: an escalated stop waiting for a restart step tracked by another runner is not prompt (and spins the coordinator)"
-        ))
-    func escalatingATreeWhoseServiceARestartTrackedByAnotherTreeIsStoppingIsPrompt() async throws {
+    /// the right tree holds, or starts it again; that `stop()` is slow but honours cancellation,
+    /// that `start()` ignores it. Escalating the right tree's stop must cut the call short and end
+    /// promptly (DESIGN §2), whichever runner tracks the restart; the left tree runs on.
+    @Test(arguments: [false, true])
+    func escalatingATreeWhoseServiceARestartTrackedByAnotherTreeStopsOrStartsIsPrompt(duringStart: Bool)
+        async throws
+    {
         for _ in 0..<20 {
             let coordinator = Coordinator()
             let log = LineLog()
             let released = Locked(false)
+            let gate = Gate()
             let shared = Puppet("shared", policy: Self.eager, log: log)
             let left = Puppet("left", [shared], log: log)
             let right = Puppet("right", [shared], log: log)
@@ -832,19 +832,25 @@ import Testing
             let b = Self.runner(right, coordinator: coordinator)
             try await a.start()
             try await b.start()
-            // The restart stops right first (the newest member): slowly, until cancelled or released.
-            right.nextStops(
-                .hook {
-                    while !Task.isCancelled && !released.withLock({ $0 }) {
-                        try? await Task.sleep(for: .milliseconds(1))
-                    }
-                })
+            if duringStart {
+                right.nextStarts(.hold(gate))
+            } else {
+                // The restart stops right first (the newest member): slowly, until cancelled or released.
+                right.nextStops(
+                    .hook {
+                        while !Task.isCancelled && !released.withLock({ $0 }) {
+                            try? await Task.sleep(for: .milliseconds(1))
+                        }
+                    })
+            }
             shared.crash()
-            #expect(await eventually { log.lines.last == "stop right" })
+            #expect(await eventually { duringStart ? right.starts == 2 : log.lines.last == "stop right" })
             guard await coordinator.restartRunners().first == ObjectIdentifier(a) else {
                 // The right tree tracks this restart: its escalation would cancel it. Try again.
                 released.withLock { $0 = true }
+                gate.open()
                 #expect(await eventually { shared.state == .running && left.state == .running })
+                #expect(await eventually { right.state == .running })
                 try await a.stop()
                 try await b.stop()
                 continue
@@ -857,11 +863,14 @@ import Testing
             try await Task.sleep(for: .milliseconds(20))
             b.escalate(signal: 2)
             let prompt = await eventually(within: .seconds(5)) { done.withLock { $0 } }
-            #expect(prompt, "the escalated stop waited for a restart's stop it could not cancel")
+            #expect(prompt, "the escalated stop waited for a restart's call it could not cut short")
             released.withLock { $0 = true }
+            gate.open()
             await stopping.value
             #expect(await eventually { left.state == .running && shared.state == .running })
+            #expect(a.failure == nil)
             try await a.stop()
+            #expect(await eventually { log.lines.last != "start right" })
             #expect(lifeViolations(log.lines, edges: [("left", "shared"), ("right", "shared")]) == [])
             #expect(await Self.eventuallyIdle(coordinator))
             return
@@ -954,7 +963,7 @@ import Testing
             var seen: Set<ServiceID> = []
             for event in await collected.value where event.isTransition {
                 if seen.insert(event.service).inserted, let known = states[event.service] {
-                    #expect(event.from == known, "\(event.service.name): snapshot \(known), next event from \(event.from)")
+                    #expect(event.from == known, "\(event.service.name): \(known) in the snapshot, then \(event.from)")
                 }
                 states[event.service] = event.to
             }
