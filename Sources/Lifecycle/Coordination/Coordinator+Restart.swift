@@ -59,18 +59,30 @@ extension Coordinator {
         restarts[number] = restart
         let task = Task { await self.performRestart(number) }
         restart.task = task
-        // Tracked by the runner: its escalation cancels the restart as it cancels a rollback.
+        // Tracked by the runner: its escalation cancels the restart as it cancels a rollback, unless
+        // another tree still holds a member (that tree was not asked to stop).
         Task {
             _ = await runner.runUncancelled {
                 await withTaskCancellationHandler {
                     await task.value
                 } onCancel: {
-                    task.cancel()
+                    Task { await self.trackerEscalated(number, runner: runner) }
                 }
                 return []
             }
         }
         return true
+    }
+
+    /// The runner tracking a restart escalated: the restart ends unless another runner holds one of
+    /// its members. The escalated stop does not wait for it either way: letting go of a member only
+    /// it held cuts the restart's call on that member short (``escalateRestartStep(of:)``).
+    private func trackerEscalated(_ number: Int, runner: ServiceRunner) {
+        guard let restart = restarts[number] else { return }
+        let isHeldElsewhere = restart.members.contains { member in
+            runnersHolding(member).contains { $0 !== runner }
+        }
+        if !isHeldElsewhere { restart.task?.cancel() }
     }
 
     /// Whether a restart in progress will stop the service and has not yet.
