@@ -750,6 +750,72 @@ import Testing
         #expect(await Self.eventuallyIdle(coordinator))
     }
 
+    @Test func addAndRemoveFromARootsFirstStartOrFromAStopOfTheTreeAreNotRunning() async throws {
+        let coordinator = Coordinator()
+        let log = LineLog()
+        let extra = Puppet("extra", log: log)
+        let root = Puppet("root", log: log)
+        let runner = Self.runner(root, coordinator: coordinator)
+        let errors = Locked<[String]>([])
+        @Sendable func attempt() async {
+            do {
+                try await runner.add(extra)
+                errors.withLock { $0.append("added") }
+            } catch {
+                errors.withLock { $0.append("\(error)") }
+            }
+            do {
+                try await runner.remove(extra)
+                errors.withLock { $0.append("removed") }
+            } catch {
+                errors.withLock { $0.append("\(error)") }
+            }
+        }
+        root.nextStarts(.hook { await attempt() })
+        root.nextStops(.hook { await attempt() })
+        try await runner.start()
+        try await runner.stop()
+        let notRunning = LifecycleError.notRunning(root.serviceID).description
+        #expect(errors.withLock { $0 } == Array(repeating: notRunning, count: 4))
+        #expect(notRunning.contains("between start() and the stop request"))
+        #expect(extra.starts == 0)
+        #expect(await Self.eventuallyIdle(coordinator))
+    }
+
+    /// An added service whose `start()` adds a service that depends on it waits for its own start:
+    /// a user's deadlock, but a stop request must still end it (the inner add is cancelled).
+    @Test func anAddedServiceAddingItsOwnDependentFromItsStartEndsOnAStopRequest() async throws {
+        let coordinator = Coordinator()
+        let log = LineLog()
+        let outer = Puppet("outer", log: log)
+        let inner = Puppet("inner", [outer], log: log)
+        let root = Puppet("root", log: log)
+        let runner = Self.runner(root, coordinator: coordinator)
+        let innerOutcome = Locked<(any Error)??>(nil)
+        outer.nextStarts(
+            .hook {
+                do {
+                    try await runner.add(inner)
+                    innerOutcome.withLock { $0 = .some(nil) }
+                } catch {
+                    innerOutcome.withLock { $0 = .some(error) }
+                }
+            })
+        try await runner.start()
+        let adding = Task { try await runner.add(outer) }
+        #expect(await eventually { outer.starts == 1 })
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(inner.starts == 0)  // it waits for outer, which waits for it
+        let stopping = Task { try await runner.stop() }
+        #expect(await eventually(within: .seconds(10)) { innerOutcome.withLock { $0 } != nil })
+        _ = await adding.result
+        _ = await stopping.result
+        #expect(innerOutcome.withLock { $0 } as? CancellationError != nil)
+        #expect(inner.starts == 0 && outer.starts == outer.stops + (log.lines.contains("startThrew outer") ? 1 : 0))
+        #expect(lifeViolations(log.lines, edges: [("inner", "outer")]) == [])
+        #expect(await Self.eventuallyIdle(coordinator))
+    }
+
     // MARK: Trees sharing a restarting service, stopped and escalated
 
     /// Two trees share `shared`; its restart's `start()` is slow (ignores cancellation). Stopping,
