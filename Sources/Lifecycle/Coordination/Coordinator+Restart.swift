@@ -2,7 +2,9 @@
 /// that depends on it in every tree holding it, while the trees stay up.
 ///
 /// A restart is a task of its own, tracked by the runner whose clock times it (an escalation of that
-/// runner cancels it). It stops its members that run, dependents first, with the release walk's
+/// runner cancels it, unless another tree holds a member). A tree that stops does not wait for a
+/// restart's call on a service another tree still holds; an escalated stop cuts short the restart's
+/// call on a service only it held. It stops its members that run, dependents first, with the release walk's
 /// `.suspend` step (holders stay counted, dependencies are not let go), sleeps the backoff, then
 /// starts them again, dependencies first. Meanwhile the machines hold them in `.restarting`: new
 /// holders wait until they run again, and a tree that stops lets them go without a second `stop()`.
