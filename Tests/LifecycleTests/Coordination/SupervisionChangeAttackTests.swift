@@ -940,6 +940,68 @@ import Testing
         Issue.record("the wanted runner never tracked the restart in 20 tries")
     }
 
+    /// Two trees share a service that keeps crashing while both add and remove services that
+    /// depend on it, then both stop at once, one of them escalated. Whatever the interleaving:
+    /// nothing hangs, no life overlaps, nothing runs while `shared` is down, every start got one
+    /// stop, and the coordinator forgets everything.
+    @Test func crashesAddsRemovesAndEscalatedStopsOfTwoTreesSharingAServiceKeepTheRules() async throws {
+        for round in 0..<40 {
+            let coordinator = Coordinator()
+            let log = LineLog()
+            let shared = Puppet("shared", policy: Self.eager, log: log)
+            let left = Puppet("left", [shared], log: log)
+            let right = Puppet("right", [shared], log: log)
+            let a = Self.runner(left, coordinator: coordinator)
+            let b = Self.runner(right, coordinator: coordinator)
+            try await a.start()
+            try await b.start()
+            var edges = [("left", "shared"), ("right", "shared")]
+            var extras: [(Puppet, ServiceRunner)] = []
+            for index in 0..<4 {
+                let extra = Puppet("extra\(index)", [shared], log: log)
+                edges.append(("extra\(index)", "shared"))
+                extras.append((extra, index.isMultiple(of: 2) ? a : b))
+            }
+            let pairs = extras
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for _ in 0..<3 {
+                        shared.crash()
+                        try? await Task.sleep(for: .microseconds(Int64(200 * (round % 5))))
+                    }
+                }
+                for (extra, runner) in pairs {
+                    group.addTask {
+                        do {
+                            try await runner.add(extra)
+                            try await runner.remove(extra)
+                            try await runner.add(extra)
+                        } catch {}
+                    }
+                }
+            }
+            // Up again, unless a crash met a restart's start() in flight (the trees then fail, §4).
+            let settled = await eventually(within: .seconds(10)) {
+                (shared.state == .running && left.state == .running && right.state == .running)
+                    || a.failure != nil || b.failure != nil
+            }
+            #expect(
+                settled,
+                "round \(round): \(shared.state) \(left.state) \(right.state) \(String(describing: a.failure)) \(String(describing: b.failure))\n\(log.lines.suffix(30).joined(separator: "\n"))"
+            )
+            for failure in [a.failure, b.failure].compactMap(\.self) {
+                #expect(failure as? Boom == Boom(name: "shared"), "round \(round): \(failure)")
+            }
+            async let stopA: Void = a.stop()
+            async let stopB: Void = b.stop()
+            b.escalate(signal: 2)
+            _ = try? await stopA
+            _ = try? await stopB
+            #expect(lifeViolations(log.lines, edges: edges) == [], "round \(round)")
+            #expect(await Self.eventuallyIdle(coordinator), "round \(round)")
+        }
+    }
+
     // MARK: Inspection during restarts and changes
 
     @Test func snapshotsShutdownStatusAndPlanDuringRestartsAndChangesStayConsistent() async throws {
