@@ -159,6 +159,16 @@ extension Coordinator {
     private func awaitRestartStep(of id: ServiceID, token: Int) async {
         guard let entry = held[id] else { return }
         if entry.machine.isLastHolderOfARestartingStart { cancelRestart(holding: id) }
+        if Task.isCancelled {
+            // An escalated walk (this is the service's last holder): the restart's call on it is
+            // cut short as this walk's own call would be, whichever runner tracks the restart, and
+            // the driver waits for it to end without asking again in a loop.
+            escalateRestartStep(of: id)
+            _ = try? await withUnsafeThrowingContinuation { (continuation: Waiter) in
+                parkReleaser(continuation, token: token, in: entry)
+            }
+            return
+        }
         _ = try? await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: Waiter) in
                 parkReleaser(continuation, token: token, in: entry)
@@ -345,7 +355,7 @@ extension Coordinator {
     }
 
     /// A second signal (or a cancelled caller): the stops in flight are cancelled, later ones start cancelled.
-    private func cancelWalk(_ walk: Int) {
+    func cancelWalk(_ walk: Int) {
         guard walks[walk] != nil else { return }
         walks[walk]!.isCancelled = true
         for driver in walks[walk]!.drivers.values { driver.cancel() }

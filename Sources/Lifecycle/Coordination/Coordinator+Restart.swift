@@ -2,7 +2,9 @@
 /// that depends on it in every tree holding it, while the trees stay up.
 ///
 /// A restart is a task of its own, tracked by the runner whose clock times it (an escalation of that
-/// runner cancels it). It stops its members that run, dependents first, with the release walk's
+/// runner cancels it, unless another tree holds a member). A tree that stops does not wait for a
+/// restart's call on a service another tree still holds; an escalated stop cuts short the restart's
+/// call on a service only it held. It stops its members that run, dependents first, with the release walk's
 /// `.suspend` step (holders stay counted, dependencies are not let go), sleeps the backoff, then
 /// starts them again, dependencies first. Meanwhile the machines hold them in `.restarting`: new
 /// holders wait until they run again, and a tree that stops lets them go without a second `stop()`.
@@ -29,6 +31,8 @@ extension Coordinator {
         /// The member `start()` in flight, in a task of its own: its last holder letting it go
         /// cancels it alone (`startLetGo`), the restart goes on with the other members.
         var startInFlight: Task<Void, any Error>?
+        /// The outcome of that `start()`: an escalated last holder abandons it.
+        var startAttempt: StartAttempt?
         var startLetGo = false
 
         init(members: [ServiceID], runner: ServiceRunner, error: any Error, firstDelay: Duration) {
@@ -57,18 +61,30 @@ extension Coordinator {
         restarts[number] = restart
         let task = Task { await self.performRestart(number) }
         restart.task = task
-        // Tracked by the runner: its escalation cancels the restart as it cancels a rollback.
+        // Tracked by the runner: its escalation cancels the restart as it cancels a rollback, unless
+        // another tree still holds a member (that tree was not asked to stop).
         Task {
             _ = await runner.runUncancelled {
                 await withTaskCancellationHandler {
                     await task.value
                 } onCancel: {
-                    task.cancel()
+                    Task { await self.trackerEscalated(number, runner: runner) }
                 }
                 return []
             }
         }
         return true
+    }
+
+    /// The runner tracking a restart escalated: the restart ends unless another runner holds one of
+    /// its members. The escalated stop does not wait for it either way: letting go of a member only
+    /// it held cuts the restart's call on that member short (``escalateRestartStep(of:)``).
+    private func trackerEscalated(_ number: Int, runner: ServiceRunner) {
+        guard let restart = restarts[number] else { return }
+        let isHeldElsewhere = restart.members.contains { member in
+            runnersHolding(member).contains { $0 !== runner }
+        }
+        if !isHeldElsewhere { restart.task?.cancel() }
     }
 
     /// Whether a restart in progress will stop the service and has not yet.
@@ -186,7 +202,11 @@ extension Coordinator {
                 try await Self.callStart(node, life: life, attempt: attempt, for: runner, restarting: true)
             }
             restart.startInFlight = starting
-            defer { restart.startInFlight = nil }
+            restart.startAttempt = attempt
+            defer {
+                restart.startInFlight = nil
+                restart.startAttempt = nil
+            }
             do {
                 // Cancelling the restart (an escalation) cancels the start; a release cancels it alone.
                 try await withTaskCancellationHandler {
@@ -211,6 +231,9 @@ extension Coordinator {
                     attempt, limit: node.gracefulShutdownTimeout, for: restart.runner)
                 return (member, error, hasEnded)
             }
+            // A start let go (cancelled) that returned anyway: the flag was for it alone, not for a
+            // later member's failure.
+            restart.startLetGo = false
             if let (running, waiters) = try? entry.machine.restartStartReturned() {
                 emitToHolders(running, of: node)
                 resume(waiters, with: nil)
@@ -272,6 +295,15 @@ extension Coordinator {
         }
         restart.startLetGo = true
         start.cancel()
+    }
+
+    /// An escalated walk lets go of a service a restart stops or starts: that `stop()` is cancelled
+    /// (its walk), that `start()` abandoned, as the walk's own calls are (DESIGN §2).
+    func escalateRestartStep(of id: ServiceID) {
+        guard let number = restartOf[id], let restart = restarts[number] else { return }
+        if held[id]?.machine.isCallingRestartStart == true { restart.startAttempt?.finish(.abandoned) }
+        let walks = strands.values.filter { $0.inFlight?.suspends == true && $0.inFlight?.node.id == id }.map(\.walk)
+        for walk in Set(walks) { cancelWalk(walk) }
     }
 
     /// Waits until no direct dependency of `node` is held down by a restart, or about to be (a

@@ -54,8 +54,8 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         case keepRunning
         /// The last holder left: emit the transition, call `stop()`, then cancel the background tasks.
         case callStop(Transition)
-        /// A restart's `stop()` or `start()` is in flight: park with ``park(token:waiter:)`` and ask
-        /// again when woken.
+        /// A restart's `stop()` or `start()` is in flight and this is its last holder: park with
+        /// ``park(token:waiter:)`` and ask again when woken.
         case waitForRestartStep
         /// The last holder left a service a restart holds down: nothing to stop; let its
         /// dependencies go and wake these waiters (they ask again).
@@ -291,6 +291,12 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     ) throws(LifecycleError) -> ReleaseAction {
         switch state {
         case .stopping, .starting:
+            // Another holder keeps it: counted out now, the restart goes on for the rest (a tree
+            // stopping, or escalated, never waits for a restart it does not end).
+            if holders > 1 {
+                life = .restarting(state, holders: holders - 1, waiters: waiters)
+                return .keepRunning
+            }
             return .waitForRestartStep
         case .stopped, .failed, .idle:
             guard holders > 0 else { throw .illegalTransition(service, from: state, to: .stopping) }
@@ -333,6 +339,12 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         case .stopping, .restarting(.stopping, _, _), .restarting(.starting, _, _): true
         case .down, .acquiring, .running, .restarting: false
         }
+    }
+
+    /// Whether a restart's `start()` of the service is in flight.
+    var isCallingRestartStart: Bool {
+        if case .restarting(.starting, _, _) = life { return true }
+        return false
     }
 
     /// Whether letting the service go now leaves a restart's `start()` in flight without any holder:

@@ -33,11 +33,21 @@ extension ServiceRunner {
     ///   `stop()` threw, after every stop ran (not from the runner's own work: those are events).
     public func remove(_ service: any Service) async throws {
         if await isOwnWork() {
-            try state.withLock { state throws(LifecycleError) in try state.machine.changeRequested() }
-            let removal = try await coordinator.beginRemoval(of: service, from: self)
+            // Tracked before the service is taken out of the tree: a stop requested meanwhile either
+            // refuses the change (nothing taken out) or waits for it (the service is stopped).
+            let (taken, takenOut) = AsyncThrowingStream<Void, any Error>.makeStream()
             _ = try startChange(isAdd: false, forgetsItselfWhenDone: true) {
+                let removal: Coordinator.Removal
+                do {
+                    removal = try await self.coordinator.beginRemoval(of: service, from: self)
+                } catch {
+                    takenOut.finish(throwing: error)
+                    throw error
+                }
+                takenOut.finish()
                 _ = await self.coordinator.finishRemoval(removal, for: self)
             }
+            for try await _ in taken {}
             return
         }
         try await change(isAdd: false) { try await self.coordinator.remove(service, from: self) }
