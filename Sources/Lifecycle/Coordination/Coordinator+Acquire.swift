@@ -23,7 +23,7 @@ extension Coordinator {
     func acquireTree(_ root: Int, of plan: TreePlan, for runner: ServiceRunner) async throws {
         var frames: [StartFrame] = []
         var outcome: Result<Void, any Error>?
-        switch await enter(root, of: plan) {
+        switch await enter(root, of: plan, for: runner) {
         case .owned: frames.append(StartFrame(index: root))
         case .finished(let result): outcome = result
         }
@@ -58,7 +58,7 @@ extension Coordinator {
                 outcome = await acquireParallel(stage, of: plan, for: runner)
                 continue
             }
-            switch await enter(stage[0], of: plan) {
+            switch await enter(stage[0], of: plan, for: runner) {
             case .owned: frames.append(StartFrame(index: stage[0]))
             case .finished(let result): outcome = result
             }
@@ -66,8 +66,8 @@ extension Coordinator {
     }
 
     /// Asks the node's machine for one more holder, parking in it while another holder's start,
-    /// another tree's stop or an abandoned `start()` is in flight.
-    func enter(_ index: Int, of plan: TreePlan) async -> Entry {
+    /// another tree's stop or an abandoned `start()` is in flight; the runner's tree counts the hold.
+    func enter(_ index: Int, of plan: TreePlan, for runner: ServiceRunner) async -> Entry {
         let node = plan.nodes[index]
         let id = node.id
         while true {
@@ -80,6 +80,14 @@ extension Coordinator {
                 held[id] = entry
             }
             let action = entry.machine.acquireRequested()
+            // Counted at once, also while waiting for another holder's start: this tree is bound to
+            // that life, and a task of it failing meanwhile fails this tree too (DESIGN §4).
+            let counts: Bool
+            switch action {
+            case .countHolder, .startDependencies, .waitForStart: counts = true
+            case .waitForStop, .waitForEarlierLife: counts = false
+            }
+            if counts { holdCounted(id, for: runner) }
             do {
                 switch action {
                 case .countHolder, .startDependencies:
@@ -101,12 +109,15 @@ extension Coordinator {
             } catch is CancellationError where !Task.isCancelled {
                 // The holder that was starting it was cancelled, not this one: ask again, and
                 // start it for this holder if nobody else has meanwhile.
+                if counts { holdReleased(id, for: runner) }
                 continue
             } catch LifecycleError.startAbandoned where !Task.isCancelled {
                 // The same, with a start() that ignored that holder's cancellation: ask again,
                 // which waits until the abandoned start() is over (DESIGN §4).
+                if counts { holdReleased(id, for: runner) }
                 continue
             } catch {
+                if counts { holdReleased(id, for: runner) }
                 return .finished(.failure(error))
             }
             switch action {
@@ -122,6 +133,18 @@ extension Coordinator {
                 return .owned
             }
         }
+    }
+
+    /// The runner's tree holds the service once more (see ``RunningTree/holds``).
+    func holdCounted(_ id: ServiceID, for runner: ServiceRunner) {
+        runners[ObjectIdentifier(runner)]?.holds[id, default: 0] += 1
+    }
+
+    /// The runner's tree let the service go once (its release, or a start that failed).
+    func holdReleased(_ id: ServiceID, for runner: ServiceRunner) {
+        let key = ObjectIdentifier(runner)
+        guard let count = runners[key]?.holds[id] else { return }
+        runners[key]?.holds[id] = count > 1 ? count - 1 : nil
     }
 
     /// Parks a holder in the machine `acquireRequested()` just told it to wait in, on the actor.
@@ -160,6 +183,7 @@ extension Coordinator {
             } catch {
                 waiters = entry.machine.dependenciesFailed()  // a defect, reported: nobody waits forever
             }
+            holdReleased(id, for: runner)
             // The tasks the failed start added end before the failure goes on (DESIGN §4); the state
             // is `failed` already, so no new one can be added.
             let tasks = life.map { ServiceTable.shared.takeTasks(of: node.record, life: $0) } ?? []
@@ -180,6 +204,7 @@ extension Coordinator {
         } catch {
             // The machine refused (a defect, reported): the waiters still learn it, nobody waits forever.
             resume(entry.machine.dependenciesFailed(), with: error)
+            holdReleased(id, for: runner)
             forgetIfUnused(id)
             return .failure(error)
         }
@@ -194,6 +219,7 @@ extension Coordinator {
         let started = node.stages[..<frame.nextStage]
         await rollBack(started.map { .stage($0, plan) }, for: runner)
         resume(held[node.id]!.machine.dependenciesFailed(), with: error)
+        holdReleased(node.id, for: runner)
         startSettled(node.id)
         forgetIfUnused(node.id)
         return error

@@ -19,13 +19,14 @@ extension Coordinator {
                 continue
             }
             // Nobody holds the service, so `enter` does not suspend.
-            switch await enter(member, of: plan) {
+            switch await enter(member, of: plan, for: runner) {
             case .owned:
                 do {
                     leaves.append(
                         (member, emit(try held[node.id]!.machine.dependenciesStarted(), of: node, for: runner)))
                 } catch {
                     resume(held[node.id]!.machine.dependenciesFailed(), with: error)
+                    holdReleased(node.id, for: runner)
                     forgetIfUnused(node.id)
                     firstError = error
                 }
@@ -122,9 +123,11 @@ extension Coordinator {
                 resume(waiters, with: nil)
             } catch {
                 resume(entry.machine.dependenciesFailed(), with: error)  // a defect: nobody waits forever
+                holdReleased(node.id, for: runner)
             }
             return []
         }
+        holdReleased(node.id, for: runner)
         var tasks: [Task<Void, Never>] = []
         do {
             let (failed, waiters) = try entry.machine.startFailed(earlierLifeWindsDown: true)

@@ -247,7 +247,9 @@ extension Coordinator {
         }
         let transition: Transition
         do {
-            switch try owner.machine.releaseRequested() {
+            let action = try owner.machine.releaseRequested()
+            if case .waitForRestartStep = action {} else { holdReleased(id, for: walk.runner) }
+            switch action {
             case .keepRunning:
                 current.steps += then
                 return nil

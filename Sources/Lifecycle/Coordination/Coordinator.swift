@@ -112,19 +112,24 @@ actor Coordinator {
     /// A task of an earlier life of the service (one that outlived a failed start or an abandoned
     /// stop) is ignored: it must never fail the trees of a later life.
     func backgroundTaskFailed(_ id: ServiceID, life: Int, _ error: any Error) {
-        let holding = runners.values.filter { $0.node(of: id) != nil }
-        guard let record = held[id]?.node.record ?? holding.first?.node(of: id)?.record,
+        let planned = runners.values.filter { $0.node(of: id) != nil }
+        guard let record = held[id]?.node.record ?? planned.first?.node(of: id)?.record,
             ServiceTable.shared.life(of: record) == life
         else { return }
         let action = restartWindingDown.contains(id) ? .report : held[id]?.machine.taskFailed() ?? .report
         let state = held[id]?.machine.state ?? .stopped
-        for runner in holding.map(\.runner) {
+        // The trees holding the service hear of it and fail (DESIGN §4); a tree whose start has not
+        // reached it yet goes on, and starts it afresh once this life is over. A life no tree holds
+        // any more (a failed start winding down) is reported to the trees whose plan has it.
+        let holding = planned.filter { $0.isHolding(id) }
+        let told = (holding.isEmpty ? planned : holding).map(\.runner)
+        for runner in told {
             runner.emit(
                 LifecycleEvent(
                     service: id, from: state, to: state, error: error, time: runner.clock.elapsed(), kind: .taskFailed))
         }
         guard action == .failTrees, !restartIfAllowed(id, after: error) else { return }
-        for tree in holding { tree.runner.fail(error) }
+        for runner in told { runner.fail(error) }
     }
 
     /// The runners whose trees hold the service (their plans contain it).

@@ -7,6 +7,13 @@ struct RunningTree {
     /// Plans of `add` and `remove` calls in flight, by call: their services are the tree's while
     /// they start or stop, so a restart's transitions of them reach this runner too (DESIGN §10).
     var changing: [Int: TreePlan] = [:]
+    /// How many holds the tree's walks have on each service now (a diamond holds its shared
+    /// dependency twice): a service's task failure fails only the trees holding it (DESIGN §4), not
+    /// one that has not reached it yet.
+    var holds: [ServiceID: Int] = [:]
+
+    /// Whether the tree holds the service: it has entered it and not let it go.
+    func isHolding(_ id: ServiceID) -> Bool { holds[id] != nil }
 
     /// The node of a service the tree holds, declared, added, or being added or removed; `nil`
     /// when it holds none.

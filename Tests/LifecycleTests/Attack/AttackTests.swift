@@ -242,14 +242,11 @@ import Testing
             "2 successful start() calls, \(service.stopCount) stop() calls")
     }
 
-    /// A task failure of a service running in tree A fails tree B, which is still starting an
-    /// unrelated service and does not hold the shared one yet (README: "fails every tree holding its service").
-    @Test(
-        .disabled(
-            "known defect older than issue 10, left for issue 11: a task failure fails every tree whose plan contains the service, also one not holding it yet"
-        ))
-    func aTaskFailureDoesNotFailATreeThatDoesNotHoldTheServiceYet() async throws {
-        let failing = FailsWhenToldService()
+    /// A task failure of a service running in tree A fails A, not tree B, which is still starting an
+    /// unrelated service and does not hold the shared one yet (DESIGN §4: "every tree holding that
+    /// service stops"): B goes on and starts the service afresh once A stopped it.
+    @Test func aTaskFailureDoesNotFailATreeThatDoesNotHoldTheServiceYet() async throws {
+        let failing = FailsInItsFirstLifeWhenTold()
         let runnerA = ServiceRunner(failing, signals: [])
         try await runnerA.start()
         let slowGate = Gate()
@@ -260,12 +257,40 @@ import Testing
         let startB = Task { try await runnerB.start() }
         #expect(await eventually { slow.startCount == 1 })
         failing.fail.open()
+        await #expect(throws: ProbeError(name: "told-to-fail")) { try await runnerA.wait() }
         #expect(await eventually { failing.state == .stopped })
         slowGate.open()
-        let b = await startB.result
-        print("B after A's task failure:", b)
-        #expect(throws: Never.self, "B did not hold the failing service when its task failed") { try b.get() }
-        try? await runnerB.stop()
+        try await startB.value  // B did not hold the failing service when its task failed
+        #expect(failing.starts == 2 && failing.state == .running && rootB.state == .running)
+        try await runnerB.stop()
+        #expect(failing.state == .stopped)
+    }
+
+    /// A tree waiting for another tree's `start()` of a shared service is bound to that life: a task
+    /// that start added failing before it returned fails both trees (DESIGN §4), and both hear of it.
+    @Test func aTaskFailingWhileAnotherTreeWaitsForItsStartFailsBothTrees() async throws {
+        let shared = TaskFailingDuringItsStart()
+        let (failNow, finishStart) = (shared.failNow, shared.finishStart)
+        let runnerA = ServiceRunner(shared, signals: [])
+        let rootB = ClosureService(name: "b-root", dependencies: [shared])
+        let runnerB = ServiceRunner(rootB, signals: [])
+        let eventsB = collect(runnerB.events())
+        let eventsA = collect(runnerA.events())
+        let startA = Task { try await runnerA.start() }
+        #expect(await eventually { shared.state == .starting })
+        let startB = Task { try await runnerB.start() }
+        try await Task.sleep(for: .milliseconds(20))  // B parks, waiting for A's start
+        failNow.open()
+        try await Task.sleep(for: .milliseconds(20))
+        finishStart.open()
+        // A's own start() returned (its service's start() did), then A stops with the failure.
+        _ = await startA.result
+        await #expect(throws: ProbeError(name: "shared-task")) { try await runnerA.wait() }
+        await #expect(throws: ProbeError(name: "shared-task")) { try await startB.value }
+        #expect(rootB.state == .idle)  // B never started its root
+        #expect(await eventsA.value.count { $0.kind == .taskFailed } == 1)
+        #expect(await eventsB.value.count { $0.kind == .taskFailed } == 1)
+        #expect(await eventually { shared.state == .stopped })
     }
 
     /// DESIGN §4: "every call to start/stop is visible as events". The late-return stop() of an
@@ -653,5 +678,46 @@ final class StopOnRunningObserver: LifecycleObserver {
             try? await holder.runner?.stop()
             called.withLock { $0 = true }
         }
+    }
+}
+
+/// A service whose first life's task throws `ProbeError("told-to-fail")` once `fail` opens; later
+/// lives' tasks wait for their cancellation.
+private final class FailsInItsFirstLifeWhenTold: Service, Sendable {
+    let fail = Gate()
+    let name = "told-to-fail"
+    private let count = Locked(0)
+
+    var starts: Int { count.withLock { $0 } }
+
+    func start() async throws {
+        let life = count.withLock { count in
+            count += 1
+            return count
+        }
+        try addTask { [fail] in
+            guard life == 1 else {
+                while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
+                return
+            }
+            await fail.wait()
+            throw ProbeError(name: "told-to-fail")
+        }
+    }
+}
+
+/// A service whose `start()` adds a task that throws `ProbeError("shared-task")` once `failNow`
+/// opens, then waits for `finishStart` before it returns.
+private final class TaskFailingDuringItsStart: Service, Sendable {
+    let failNow = Gate()
+    let finishStart = Gate()
+    let name = "shared"
+
+    func start() async throws {
+        try addTask { [failNow] in
+            await failNow.wait()
+            throw ProbeError(name: "shared-task")
+        }
+        await finishStart.wait()
     }
 }
