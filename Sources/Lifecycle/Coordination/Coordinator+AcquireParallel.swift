@@ -101,8 +101,7 @@ extension Coordinator {
             }
         }
         guard let firstError else { return .success(()) }
-        await Self.awaitEnded(leftoverTasks, limit: longestGrace, for: runner)
-        for id in windingDownIDs { failedLifePartEnded(id) }
+        await awaitFailedLifeTasks(leftoverTasks, windingDown: windingDownIDs, limit: longestGrace, for: runner)
         if !started.isEmpty { await rollBack([.stage(started, plan)], for: runner) }
         return .failure(firstError)
     }

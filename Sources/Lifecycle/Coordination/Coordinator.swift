@@ -228,6 +228,44 @@ actor Coordinator {
         waiting.cancel()
     }
 
+    /// Waits for the cancelled background tasks of failed starts (DESIGN §4) for at most `limit`,
+    /// no longer once the runner escalates, then reports the wind-down of `ids`
+    /// (``failedLifePartEnded(_:)``).
+    ///
+    /// The escalation ends only this walk's wait: the next lives of `ids` still wait until the
+    /// tasks ended or `limit` passed, so that escalating the failed tree never lets another tree's
+    /// new life meet them.
+    func awaitFailedLifeTasks(
+        _ tasks: [Task<Void, Never>], windingDown ids: [ServiceID], limit: Duration, for runner: ServiceRunner
+    ) async {
+        guard !tasks.isEmpty else {
+            for id in ids { failedLifePartEnded(id) }
+            return
+        }
+        let ended = StartAttempt()  // the tasks ended, or `limit` passed; never an escalation
+        let waiting = Task {
+            for task in tasks { await task.value }
+            ended.finish(.returned)
+        }
+        ended.cancelled(grace: limit, clock: runner.clock)
+        let walkWait = StartAttempt()  // `ended`, or the runner escalated
+        let following = Task {
+            _ = await ended.outcome()
+            walkWait.finish(.returned)
+        }
+        runner.startCancelled(walkWait, grace: .practicallyNever)
+        if case .returned = await walkWait.outcome() {
+            waiting.cancel()
+            for id in ids { failedLifePartEnded(id) }
+            return
+        }
+        Task {
+            await following.value
+            waiting.cancel()
+            for id in ids { failedLifePartEnded(id) }
+        }
+    }
+
     /// A start of the service failed after `start()` was called, and its machine holds back new
     /// lives: they may begin once that `start()` returned (it may have been abandoned) and the tasks
     /// it added ended (the caller reports those with ``failedLifePartEnded(_:)``). DESIGN §4: a task
