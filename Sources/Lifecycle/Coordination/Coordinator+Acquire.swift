@@ -98,6 +98,11 @@ extension Coordinator {
                     // `self` (through `park`): one that does not is nonisolated, runs off the actor,
                     // and lets other facts reach the machine between the request and the parking.
                     let token = nextNumber()
+                    let limit = node.gracefulShutdownTimeout
+                    let bound =
+                        action == .waitForEarlierLife
+                        ? boundEarlierLifeWait(id, token: token, limit: limit, clock: runner.clock) : nil
+                    defer { bound?.cancel() }
                     try await withTaskCancellationHandler {
                         try await withUnsafeThrowingContinuation { (continuation: Waiter) in
                             park(continuation, token: token, in: entry)
@@ -145,6 +150,20 @@ extension Coordinator {
         let key = ObjectIdentifier(runner)
         guard let count = runners[key]?.holds[id] else { return }
         runners[key]?.holds[id] = count > 1 ? count - 1 : nil
+    }
+
+    /// A holder waits for an earlier life that is over once its `start()` returned: one abandoned
+    /// that ignores its cancellation may never return. After `limit` the holder leaves the machine
+    /// and its start fails with ``LifecycleError/earlierStartStillRunning(_:after:)`` (lives never
+    /// overlap, and a start must not wait forever).
+    private func boundEarlierLifeWait(
+        _ id: ServiceID, token: Int, limit: Duration, clock: LifecycleClock
+    ) -> Task<Void, Never> {
+        Task {
+            do { try await clock.sleep(limit) } catch { return }  // cancelled: the wait ended first
+            let error = LifecycleError.earlierStartStillRunning(id, after: limit)
+            held[id]?.machine.waiterLeft(token: token)?.resume(throwing: error)
+        }
     }
 
     /// Parks a holder in the machine `acquireRequested()` just told it to wait in, on the actor.

@@ -20,6 +20,11 @@ public enum LifecycleError: Error, Sendable, Equatable, CustomStringConvertible 
     case startAbandoned(ServiceID)
     /// The service's `stop()` did not return within its `gracefulShutdownTimeout` and was abandoned.
     case stopTimedOut(ServiceID, after: Duration)
+    /// A new start of the service waited `after` (its `gracefulShutdownTimeout`) for an earlier
+    /// `start()` of it, abandoned, to return (or for the `stop()` of that start's late success),
+    /// and it has not. Two lives of one service never overlap, so this start failed instead of
+    /// waiting forever.
+    case earlierStartStillRunning(ServiceID, after: Duration)
     /// `start()` was called on a runner that was already started; a runner runs its tree once.
     case alreadyStarted(ServiceID)
     /// `stop()` or `wait()` was called on a runner that was never started.
@@ -55,6 +60,10 @@ public enum LifecycleError: Error, Sendable, Equatable, CustomStringConvertible 
         case .startAbandoned(let id):
             "\(id) was cancelled while starting and its start() did not return in time, so it was abandoned; "
                 + "make start() honour cancellation (Task.isCancelled, Task.checkCancellation())"
+        case .earlierStartStillRunning(let id, let limit):
+            "\(id) could not start: its earlier start(), abandoned, was still running after \(limit) (or the stop() "
+                + "of its late success was), and two lives of one service never overlap; make start() and stop() "
+                + "honour cancellation (Task.isCancelled, Task.checkCancellation()), or start a new instance"
         case .stopTimedOut(let id, let limit):
             "\(id) did not stop within its gracefulShutdownTimeout of \(limit) and was abandoned"
         case .alreadyStarted(let id):

@@ -414,15 +414,15 @@ private func eventuallyIdle(_ coordinator: Coordinator) async -> Bool {
         #expect(service.stopCount <= 1, "stop() called \(service.stopCount) times")
     }
 
-    /// README: shutdown never hangs on one service; a stop gets gracefulShutdownTimeout. A late
-    /// success of an abandoned start is stopped (`stopLateStart`) with no bound, and every new life
-    /// of the service waits for that stop.
-    @Test(.disabled("known defect, left: the stop() of a late successful start has no timeout"))
-    func aHangingStopOfALateSuccessDoesNotBlockTheNextLifeForever() async throws {
+    /// A late success of an abandoned start is stopped (`stopLateStart`), and every new life of the
+    /// service waits for that stop. One that hangs does not hold the next start forever: after the
+    /// service's gracefulShutdownTimeout (100 ms) that start fails with `earlierStartStillRunning`;
+    /// once the stop returned, the service starts again.
+    @Test func aHangingStopOfALateSuccessDoesNotBlockTheNextLifeForever() async throws {
         let gate = Gate()
         let stopGate = Gate()
         let service = ScriptedService(
-            "late-hang", starts: [.ignoreCancellationUntil(gate), .succeed], stopGate: stopGate,
+            "late-hang", starts: [.ignoreCancellationUntil(gate), .succeed, .succeed], stopGate: stopGate,
             gracefulShutdownTimeout: .milliseconds(100))
         let coordinator = Coordinator()
         let first = makeRunner(service, coordinator: coordinator)
@@ -430,19 +430,19 @@ private func eventuallyIdle(_ coordinator: Coordinator) async -> Bool {
         #expect(await eventually { service.startCount == 1 })
         first.requestStop()
         _ = await firstRun.result
-        let second = makeRunner(service, coordinator: coordinator)
-        let started = Locked(false)
-        let secondStart = Task {
-            try await second.start()
-            started.withLock { $0 = true }
-        }
         gate.open()
         #expect(await eventually { service.stopCount == 1 })  // the late success's stop hangs
-        let bounded = await eventually(within: .seconds(2)) { started.withLock { $0 } }
-        #expect(bounded, "the next life waited past the late stop's gracefulShutdownTimeout (100 ms)")
+        let second = makeRunner(service, coordinator: coordinator)
+        let refused = await outcomeOf { try await second.start() }
+        #expect(throws: LifecycleError.earlierStartStillRunning(service.serviceID, after: .milliseconds(100))) {
+            try refused.get()
+        }
+        #expect(service.startCount == 1, "the refused start called start() beside the hanging stop()")
         stopGate.open()
-        _ = await secondStart.result
-        try? await second.stop()
+        let third = makeRunner(service, coordinator: coordinator)
+        try await third.start()
+        #expect(service.startCount == 2 && service.isRunning)
+        try await third.stop()
         #expect(await eventuallyIdle(coordinator))
     }
 
@@ -520,14 +520,12 @@ private func eventuallyIdle(_ coordinator: Coordinator) async -> Bool {
         #expect(await eventuallyIdle(coordinator))
     }
 
-    /// README: a new start waits for the failed start() to return and its tasks to end "(bounded by
-    /// its gracefulShutdownTimeout)". An abandoned start() that never returns holds every later
-    /// tree's start() (here 100 ms grace; we allow 2 s).
-    @Test(
-        .disabled(
-            "known defect, left: a new life waits without bound for an abandoned start() that never returns (cancellable by a stop)"
-        ))
-    func aNewLifeIsNotHeldForeverByAnAbandonedStartThatNeverReturns() async throws {
+    /// README: a new start waits for the failed start() to return and its tasks to end. An
+    /// abandoned start() that never returns does not hold every later tree's start() forever:
+    /// after the service's gracefulShutdownTimeout (100 ms) it fails with
+    /// `earlierStartStillRunning`, and once the old start() returned (and its late success was
+    /// stopped) the service starts again.
+    @Test func aNewLifeIsNotHeldForeverByAnAbandonedStartThatNeverReturns() async throws {
         let gate = Gate()
         let service = ScriptedService(
             "never", starts: [.ignoreCancellationUntil(gate), .succeed], gracefulShutdownTimeout: .milliseconds(100))
@@ -538,16 +536,17 @@ private func eventuallyIdle(_ coordinator: Coordinator) async -> Bool {
         first.requestStop()
         _ = await firstRun.result
         let second = makeRunner(service, coordinator: coordinator)
-        let done = Locked(false)
-        let secondStart = Task {
-            defer { done.withLock { $0 = true } }
-            try await second.start()
+        let refused = await outcomeOf { try await second.start() }
+        #expect(throws: LifecycleError.earlierStartStillRunning(service.serviceID, after: .milliseconds(100))) {
+            try refused.get()
         }
-        let bounded = await eventually(within: .seconds(2)) { done.withLock { $0 } }
-        #expect(bounded, "tree B's start() is still waiting for tree A's abandoned start()")
-        second.requestStop()
-        _ = await secondStart.result
+        #expect(service.startCount == 1, "the refused start called start() beside the abandoned one")
         gate.open()
+        #expect(await eventually { service.stopCount == 1 })  // the late success is stopped
+        let third = makeRunner(service, coordinator: coordinator)
+        try await third.start()
+        #expect(service.startCount == 2 && service.isRunning)
+        try await third.stop()
         #expect(await eventuallyIdle(coordinator))
     }
 
