@@ -42,7 +42,8 @@ import Testing
         cache.crash()
         #expect(await eventually { clock.hasSleeper(wakingIn: .seconds(1)) && cache.state == .stopped })
         clock.advance(by: .seconds(1))
-        #expect(await eventually { events.restarts == ["cache 1", "api 1"] && clock.hasSleeper(wakingIn: .seconds(5)) })
+        #expect(
+            await eventually { events.restarts == ["cache 1", "api 1"] && clock.hasSleeper(wakingIn: .seconds(5)) })
         #expect(cache.state == .running && api.state == .failed)
         clock.advance(by: .seconds(5))
         #expect(await eventually { api.state == .running })
