@@ -99,6 +99,25 @@ import Testing
         #expect(returned.withLock { $0 })
     }
 
+    /// "Both throw `LifecycleError.notRunning` unless the tree runs": also while it still starts.
+    @Test func addAndRemoveWhileTheTreeStartsAreRefused() async throws {
+        let log = LineLog()
+        let gate = Gate()
+        let root = Puppet("root", log: log)
+        root.nextStarts(.hold(gate))
+        let runner = ServiceRunner(root, signals: [])
+        let starting = Task { try await runner.start() }
+        #expect(await eventually { root.starts == 1 })
+        let extra = Puppet("extra", log: log)
+        await #expect(throws: LifecycleError.notRunning(root.serviceID)) { try await runner.add(extra) }
+        await #expect(throws: LifecycleError.notRunning(root.serviceID)) { try await runner.remove(extra) }
+        gate.open()
+        try await starting.value
+        try await runner.add(extra)
+        try await runner.stop()
+        #expect(extra.starts == 1 && extra.stops == 1)
+    }
+
     /// A policy of zero restarts is valid (the error message offers it) and fails fast at once.
     @Test func zeroRestartsFailsAtTheFirstFailureWithoutScheduling() async throws {
         let log = LineLog()
