@@ -51,6 +51,17 @@ import Testing
         runner.requestStop()
         try await running.value
         await events.finished()
+        // The article: a retry shows as `starting → failed`, `restartScheduled`, `failed → starting`.
+        let retry = events.all.filter { $0.service == api.serviceID }.map { event in
+            event.isTransition ? "\(event.from) → \(event.to)" : "\(event.kind)"
+        }
+        #expect(
+            retry == [
+                "idle → starting", "starting → running", "running → stopping", "stopping → stopped",
+                "stopped → starting", "starting → failed", "restartScheduled(attempt: 1, delay: 5.0 seconds)",
+                "failed → starting", "starting → running", "stopRequested(requested)", "running → stopping",
+                "stopping → stopped",
+            ])
         expectLegal(events.all)
     }
 
