@@ -40,8 +40,9 @@ public struct LifecycleEvent: Sendable, CustomStringConvertible {
         case taskFailed
         /// The tree whose root is ``LifecycleEvent/service`` was asked to stop, for this reason.
         case stopRequested(StopCause)
-        /// A background task of the service failed and its ``Service/restartPolicy`` restarts it
-        /// (DESIGN §10): the `attempt`-th restart within the policy's window, after `delay`.
+        /// A background task of the service failed, or its `start()` threw during a restart, and its
+        /// ``Service/restartPolicy`` restarts it (DESIGN §10): the `attempt`-th restart within the
+        /// policy's window, after `delay`.
         case restartScheduled(attempt: Int, delay: Duration)
         /// The stop of the tree under ``LifecycleEvent/service`` has lasted longer than the runner's
         /// `stallReportInterval`: these services' `stop()` is still running (repeated every interval).

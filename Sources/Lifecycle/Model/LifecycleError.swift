@@ -53,6 +53,12 @@ public enum LifecycleError: Error, Sendable, Equatable, CustomStringConvertible 
             "\(id) lists an empty Parallel() in its dependencies; give it at least one service or remove it"
         case .invalidTimeout(let id, let value):
             "\(id) has a timeout of \(value); timeouts must be greater than zero"
+        case .invalidRestartPolicy(let id, .onFailure(let maxRestarts, _, _)) where maxRestarts < 0:
+            "\(id) has a restart policy with maxRestarts \(maxRestarts); give it zero or more "
+                + "(0: no restart, the first failure fails the trees as with .never)"
+        case .invalidRestartPolicy(let id, .onFailure(_, let window, _)):
+            "\(id) has a restart policy with a window `within` of \(window); give it a window greater than zero, "
+                + "such as .seconds(60)"
         case .invalidRestartPolicy(let id, let policy):
             "\(id) has the restart policy \(policy); maxRestarts must be zero or more and the window `within` greater than zero"
         case .startTimedOut(let id, let limit):
@@ -73,7 +79,8 @@ public enum LifecycleError: Error, Sendable, Equatable, CustomStringConvertible 
         case .notRunning(let id):
             "the tree of \(id) is not running; add and remove services only between start() and the stop request"
         case .notAdded(let id):
-            "\(id) was not added with add(_:) to this runner; only services added at run time can be removed"
+            "\(id) was not added with add(_:) to this runner; only services added at run time can be removed, "
+                + "once their add(_:) returned, and once per add"
         case .taskAddedWhileNotRunning(let id, let state):
             "addTask was called on \(id) while it is \(state); add background tasks from start() or while it runs"
         case .shutdownBudgetExceeded(let path, let worstCase, let deadline):

@@ -56,12 +56,16 @@ final class API: Service {
     }
 }
 
-// The README's supervision example, compiled and run: the consumer's task throws once, and it
-// restarts while the queue keeps running.
+// The README's supervision example (and the Supervision article's), compiled and run: the
+// consumer's task throws once, and it restarts while the queue keeps running.
 final class Consumer: Service {
     let queue: Queue
     let attempts = Locked(0)
-    init(queue: Queue) { self.queue = queue }
+    let crashesOnce: Bool
+    init(queue: Queue, crashesOnce: Bool = true) {
+        self.queue = queue
+        self.crashesOnce = crashesOnce
+    }
     var dependencies: Dependencies { [queue] }
     var restartPolicy: RestartPolicy {
         .onFailure(
@@ -75,7 +79,7 @@ final class Consumer: Service {
             attempt += 1
             return attempt
         }
-        if attempt == 1 {
+        if crashesOnce, attempt == 1 {
             // Crash once it runs (a task failing during the first start() fails the tree instead).
             while !isRunning { try await Task.sleep(for: .milliseconds(1)) }
             throw ConsumerCrash()
@@ -103,5 +107,41 @@ struct ConsumerCrash: Error {}
         #expect(restarted && consumer.isRunning && queue.isRunning && !queueStopped)
         #expect(consumer.attempts.withLock { $0 } == 2)
         try await runner.stop()
+    }
+}
+
+// The README's "a running tree can also grow and shrink" example, compiled and run.
+@Suite(.timeLimit(.minutes(1))) struct ReadmeChangeExampleTests {
+    @Test func anAddedConsumerStartsItsQueueAndItsRemovalStopsBothInReverse() async throws {
+        let runner = ServiceRunner(Database(), signals: [])
+        let events = runner.events()
+        try await runner.start()
+        let queue = Queue()
+        let consumer = Consumer(queue: queue, crashesOnce: false)
+        try await runner.add(consumer)  // starts it and what it needs that is not running yet
+        #expect(queue.isRunning && consumer.isRunning)
+        try await runner.remove(consumer)  // stops it, and what only it needed, in reverse order
+        #expect(consumer.state == .stopped && queue.state == .stopped)
+        try await runner.stop()
+        var seen: [String] = []
+        for await event in events where event.isTransition { seen.append("\(event.service.name) \(event.to)") }
+        #expect(
+            seen == [
+                "Database starting", "Database running", "Queue starting", "Queue running", "Consumer starting",
+                "Consumer running", "Consumer stopping", "Consumer stopped", "Queue stopping", "Queue stopped",
+                "Database stopping", "Database stopped",
+            ])
+    }
+
+    @Test func removingTheConsumerKeepsAQueueAnotherServiceNeeds() async throws {
+        let queue = Queue()
+        let runner = ServiceRunner(ClosureService(name: "api", dependencies: [queue]), signals: [])
+        try await runner.start()
+        let consumer = Consumer(queue: queue, crashesOnce: false)
+        try await runner.add(consumer)
+        try await runner.remove(consumer)
+        #expect(consumer.state == .stopped && queue.isRunning)  // api still needs it
+        try await runner.stop()
+        #expect(queue.state == .stopped)
     }
 }
