@@ -153,14 +153,16 @@ extension Coordinator {
     }
 
     /// A holder waits for an earlier life that is over once its `start()` returned: one abandoned
-    /// that ignores its cancellation may never return. After `limit` the holder leaves the machine
-    /// and its start fails with ``LifecycleError/earlierStartStillRunning(_:after:)`` (lives never
-    /// overlap, and a start must not wait forever).
+    /// that ignores its cancellation may never return. If it still runs after `limit`, the holder
+    /// leaves the machine and its start fails with ``LifecycleError/earlierStartStillRunning(_:after:)``
+    /// (lives never overlap, and a start must not wait forever). A life waiting only for its tasks
+    /// is waited for: that wait has a bound of its own.
     private func boundEarlierLifeWait(
         _ id: ServiceID, token: Int, limit: Duration, clock: LifecycleClock
     ) -> Task<Void, Never> {
         Task {
             do { try await clock.sleep(limit) } catch { return }  // cancelled: the wait ended first
+            guard startsStillRunning.contains(id) else { return }
             let error = LifecycleError.earlierStartStillRunning(id, after: limit)
             held[id]?.machine.waiterLeft(token: token)?.resume(throwing: error)
         }

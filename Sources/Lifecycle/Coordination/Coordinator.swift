@@ -36,6 +36,9 @@ actor Coordinator {
     /// Failed lives still winding down, by service: how many of their parts (the `start()` still in
     /// flight, the tasks it added) have not ended yet.
     var windingDown: [ServiceID: Int] = [:]
+    /// The failed lives among them whose `start()` (abandoned) has not returned yet, or whose late
+    /// success is still being stopped: a new start waits for it at most its gracefulShutdownTimeout.
+    var startsStillRunning: Set<ServiceID> = []
     var runners: [ObjectIdentifier: RunningTree] = [:]
     /// Restarts in progress (see `Coordinator+Restart.swift`), the restart each member belongs to,
     /// and when each service was restarted, for its policy's window.
@@ -96,6 +99,7 @@ actor Coordinator {
     /// Whether the coordinator keeps nothing at all: no record, no runner, no walk in progress.
     var isIdle: Bool {
         held.isEmpty && runners.isEmpty && walks.isEmpty && strands.isEmpty && windingDown.isEmpty
+            && startsStillRunning.isEmpty
             && restarts.isEmpty && restartOf.isEmpty && restartHistories.isEmpty && restartWindingDown.isEmpty
             && settleWaiters.isEmpty
     }
@@ -272,12 +276,21 @@ actor Coordinator {
     /// of an earlier life never meets a later one.
     func windDown(_ id: ServiceID, attempt: StartAttempt?, hasTasks: Bool) {
         var parts = hasTasks ? 1 : 0
-        if let attempt, attempt.whenWorkEnds({ Task { await self.failedLifePartEnded(id) } }) { parts += 1 }
+        if let attempt, attempt.whenWorkEnds({ Task { await self.failedStartEnded(id) } }) {
+            startsStillRunning.insert(id)
+            parts += 1
+        }
         if parts == 0 {
             earlierLifeEnded(id)
         } else {
             windingDown[id] = parts
         }
+    }
+
+    /// The `start()` of a failed life returned (after the stop of its late success, if any).
+    func failedStartEnded(_ id: ServiceID) {
+        startsStillRunning.remove(id)
+        failedLifePartEnded(id)
     }
 
     /// One part of a failed life ended (its `start()`, or the wait for its tasks).

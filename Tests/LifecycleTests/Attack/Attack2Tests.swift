@@ -335,10 +335,12 @@ private func eventuallyIdle(_ coordinator: Coordinator) async -> Bool {
         #expect(await eventuallyIdle(coordinator))
     }
 
+    /// The abandoned start() returns within the service's gracefulShutdownTimeout (1 s) of the
+    /// second tree's wait: that tree starts the service once the late success was stopped.
     @Test func aTreeWaitingForAnAbandonedStartStartsTheServiceOnceItReturns() async throws {
         let gate = Gate()
         let service = ScriptedService(
-            "late", starts: [.ignoreCancellationUntil(gate), .succeed], gracefulShutdownTimeout: .milliseconds(100))
+            "late", starts: [.ignoreCancellationUntil(gate), .succeed], gracefulShutdownTimeout: .seconds(1))
         let coordinator = Coordinator()
         let first = makeRunner(service, coordinator: coordinator)
         let firstRun = Task { try await first.run() }
@@ -547,6 +549,43 @@ private func eventuallyIdle(_ coordinator: Coordinator) async -> Bool {
         try await third.start()
         #expect(service.startCount == 2 && service.isRunning)
         try await third.stop()
+        #expect(await eventuallyIdle(coordinator))
+    }
+
+    /// Two leaves of a `Parallel` stage fail; the tasks of `b` (10 s grace) ignore their
+    /// cancellation, so the stage's wind-down, `a`'s included, waits for them. A new start of `a`
+    /// (100 ms grace) waits too, and is not refused with `earlierStartStillRunning`: `a`'s own
+    /// `start()` returned long ago, and the tasks' wait has a bound of its own.
+    @Test func aNewStartWaitingOnlyForAFailedStagesTasksIsNotRefused() async throws {
+        let release = Gate()
+        let bTaskAlive = Locked(false)
+        let aFails = Locked(true)
+        let a = GracefulService(name: "a", grace: .milliseconds(100)) { me in
+            guard aFails.withLock({ $0 }) else { return }
+            try me.addTask { try await Task.sleep(for: .seconds(60)) }  // ends when cancelled
+            throw ProbeError(name: "a")
+        }
+        let b = GracefulService(name: "b", grace: .seconds(10)) { me in
+            try me.addTask {
+                bTaskAlive.withLock { $0 = true }
+                await release.wait()  // ignores cancellation
+            }
+            try await Task.sleep(for: .milliseconds(20))
+            throw ProbeError(name: "b")
+        }
+        let coordinator = Coordinator()
+        let first = makeRunner(ClosureService(name: "root", dependencies: [Parallel(a, b)]), coordinator: coordinator)
+        let firstStart = Task { try await first.start() }
+        #expect(await eventually { bTaskAlive.withLock { $0 } && a.state == .failed })
+        aFails.withLock { $0 = false }
+        let second = makeRunner(a, coordinator: coordinator)
+        let secondStart = Task { try await second.start() }
+        try await Task.sleep(for: .milliseconds(300))  // past a's 100 ms grace
+        release.open()
+        await #expect(throws: ProbeError.self) { try await firstStart.value }
+        try await secondStart.value
+        #expect(a.state == .running)
+        try await second.stop()
         #expect(await eventuallyIdle(coordinator))
     }
 
