@@ -201,6 +201,8 @@ extension Coordinator {
             let (running, waiters) = try entry.machine.startReturned()
             emit(running, of: node, for: runner)
             resume(waiters, with: nil)
+            // Its dependencies are its own to hold now, for every tree holding it (RunningTree.holds).
+            for index in node.stages.joined() { holdReleased(plan.nodes[index].id, for: runner) }
         } catch {
             // The machine refused (a defect, reported): the waiters still learn it, nobody waits forever.
             resume(entry.machine.dependenciesFailed(), with: error)

@@ -51,8 +51,7 @@ extension Coordinator {
         if isPendingRestart(id) { return true }
         guard let entry = held[id], entry.machine.isRestartable, let runner = runnersHolding(id).first
         else { return false }
-        let decision = restartHistories[id, default: RestartPlan.History()]
-            .failed(at: runner.clock.elapsed(), policy: entry.node.restartPolicy)
+        let decision = restartDecision(id, policy: entry.node.restartPolicy, runner: runner)
         guard case .restart(let attempt, let delay) = decision else { return false }
         emitRestartScheduled(of: id, attempt: attempt, delay: delay)
         let members = RestartPlan.members(restarting: id, dependencies: heldDependencies())
@@ -74,6 +73,16 @@ extension Coordinator {
             }
         }
         return true
+    }
+
+    /// The service failed: decide on its policy and its window, timed on the clock its history
+    /// began on (`runner`'s when this is its first failure).
+    private func restartDecision(_ id: ServiceID, policy: RestartPolicy, runner: ServiceRunner) -> RestartPlan.Decision
+    {
+        var timed = restartHistories[id] ?? TimedHistory(clock: runner.clock)
+        let decision = timed.history.failed(at: timed.clock.elapsed(), policy: policy)
+        restartHistories[id] = timed
+        return decision
     }
 
     /// The runner tracking a restart escalated: the restart ends unless another runner holds one of
@@ -160,8 +169,7 @@ extension Coordinator {
             }
             guard canRetry, !Task.isCancelled, let entry = held[member], let runner = runnersHolding(member).first
             else { return giveUp(number, error: error) }
-            let decision = restartHistories[member, default: RestartPlan.History()]
-                .failed(at: runner.clock.elapsed(), policy: entry.node.restartPolicy)
+            let decision = restartDecision(member, policy: entry.node.restartPolicy, runner: runner)
             guard case .restart(let attempt, let nextDelay) = decision else { return giveUp(number, error: error) }
             emitRestartScheduled(of: member, attempt: attempt, delay: nextDelay)
             delay = nextDelay

@@ -41,7 +41,15 @@ actor Coordinator {
     /// and when each service was restarted, for its policy's window.
     var restarts: [Int: Restart] = [:]
     var restartOf: [ServiceID: Int] = [:]
-    var restartHistories: [ServiceID: RestartPlan.History] = [:]
+    var restartHistories: [ServiceID: TimedHistory] = [:]
+    /// A service's restarts, on the clock of the runner that timed its first one: one sliding
+    /// window per service, whichever tree's runner times a later restart (runners made at
+    /// different times count elapsed time from different origins).
+    struct TimedHistory {
+        let clock: LifecycleClock
+        var history = RestartPlan.History()
+    }
+
     /// Services whose restart's `start()` failed and whose failed life still winds down.
     var restartWindingDown: Set<ServiceID> = []
     /// Restarts waiting for a start in flight of a service they take to end.
@@ -119,9 +127,10 @@ actor Coordinator {
         let action = restartWindingDown.contains(id) ? .report : held[id]?.machine.taskFailed() ?? .report
         let state = held[id]?.machine.state ?? .stopped
         // The trees holding the service hear of it and fail (DESIGN §4); a tree whose start has not
-        // reached it yet goes on, and starts it afresh once this life is over. A life no tree holds
-        // any more (a failed start winding down) is reported to the trees whose plan has it.
-        let holding = planned.filter { $0.isHolding(id) }
+        // reached it yet goes on, and starts it afresh once this life is over (it does not join
+        // it). A life no tree holds any more (a failed start winding down) is reported to the
+        // trees whose plan has it.
+        let holding = treesHolding(id)
         let told = (holding.isEmpty ? planned : holding).map(\.runner)
         for runner in told {
             runner.emit(
@@ -129,12 +138,46 @@ actor Coordinator {
                     service: id, from: state, to: state, error: error, time: runner.clock.elapsed(), kind: .taskFailed))
         }
         guard action == .failTrees, !restartIfAllowed(id, after: error) else { return }
+        if !holding.isEmpty { held[id]?.machine.lifeFailed() }
         for runner in told { runner.fail(error) }
     }
 
-    /// The runners whose trees hold the service (their plans contain it).
+    /// The runners whose trees hold the service now (see ``treesHolding(_:)``).
     func runnersHolding(_ id: ServiceID) -> [ServiceRunner] {
-        runners.values.filter { $0.node(of: id) != nil }.map(\.runner)
+        treesHolding(id).map(\.runner)
+    }
+
+    /// The trees holding the service now: a tree holds what its walks hold (its root, the services
+    /// it added, what a start or a stop of it has in hand, see ``RunningTree/holds``) and, through
+    /// each of those that holds its dependencies, everything below it. A running service that a
+    /// tree counted (another tree started it) holds its dependencies for that tree too; a service a
+    /// tree let go, or has not reached yet, is not held by it.
+    func treesHolding(_ id: ServiceID) -> [RunningTree] {
+        let planned = runners.values.filter { $0.node(of: id) != nil }
+        // One tree has it in its plan and it has holders: nobody else can hold it.
+        if planned.count == 1, let machine = held[id]?.machine, machine.holders > 0 { return planned }
+        guard !planned.isEmpty, held[id] != nil else { return [] }
+        let holders = servicesHolding(id)
+        return planned.filter { tree in tree.holds.keys.contains(where: holders.contains) }
+    }
+
+    /// The service and every service held here that has it in hand through its dependencies,
+    /// transitively (those that hold their dependencies: they start, run, stop or restart).
+    private func servicesHolding(_ id: ServiceID) -> Set<ServiceID> {
+        var dependents: [ServiceID: [ServiceID]] = [:]
+        for (service, entry) in held where entry.machine.holdsItsDependencies {
+            for index in entry.node.stages.joined() {
+                dependents[entry.plan.nodes[index].id, default: []].append(service)
+            }
+        }
+        var found: Set<ServiceID> = [id]
+        var queue = [id]
+        while let next = queue.popLast() {
+            for dependent in dependents[next, default: []] where found.insert(dependent).inserted {
+                queue.append(dependent)
+            }
+        }
+        return found
     }
 
     // MARK: Starting
