@@ -80,6 +80,15 @@ extension Coordinator {
                 held[id] = entry
             }
             let action = entry.machine.acquireRequested()
+            if action == .waitForStop, entry.machine.isFailedLife, let failure = lifeFailures[id],
+                treesHolding(id).contains(where: { $0.runner === runner })
+            {
+                // The tree holds that failed life already, through a service it counted since (a
+                // dependent a restart brought back, say): waiting for the life to end would wait for
+                // itself. It fails with it, as the trees told of the failure do (DESIGN §4).
+                runner.fail(failure)
+                return .finished(.failure(failure))
+            }
             // Counted at once, also while waiting for another holder's start: this tree is bound to
             // that life, and a task of it failing meanwhile fails this tree too (DESIGN §4).
             let counts: Bool

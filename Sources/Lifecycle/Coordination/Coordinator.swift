@@ -50,6 +50,8 @@ actor Coordinator {
         var history = RestartPlan.History()
     }
 
+    /// Why the failed lives still running failed (see ``StateMachine/lifeFailed()``), by service.
+    var lifeFailures: [ServiceID: any Error] = [:]
     /// Services whose restart's `start()` failed and whose failed life still winds down.
     var restartWindingDown: Set<ServiceID> = []
     /// Restarts waiting for a start in flight of a service they take to end.
@@ -105,7 +107,7 @@ actor Coordinator {
     var isIdle: Bool {
         held.isEmpty && runners.isEmpty && walks.isEmpty && strands.isEmpty && windingDown.isEmpty
             && restarts.isEmpty && restartOf.isEmpty && restartHistories.isEmpty && restartWindingDown.isEmpty
-            && settleWaiters.isEmpty
+            && settleWaiters.isEmpty && lifeFailures.isEmpty
     }
 
     /// Whether the coordinator still keeps anything of the service (a record, or a runner holding it).
@@ -138,7 +140,16 @@ actor Coordinator {
                     service: id, from: state, to: state, error: error, time: runner.clock.elapsed(), kind: .taskFailed))
         }
         guard action == .failTrees, !restartIfAllowed(id, after: error) else { return }
-        if !holding.isEmpty { held[id]?.machine.lifeFailed() }
+        // No new holder joins this life, nor that of a service running on it (it would hold this
+        // one up while waiting for it to end): they all go down with the trees told, which hold
+        // every one of them.
+        if !holding.isEmpty {
+            for service in servicesHolding(id) {
+                guard let entry = held[service], !entry.machine.isFailedLife else { continue }
+                entry.machine.lifeFailed()
+                if entry.machine.isFailedLife { lifeFailures[service] = error }
+            }
+        }
         for runner in told { runner.fail(error) }
     }
 
@@ -322,6 +333,7 @@ actor Coordinator {
     func forgetIfUnused(_ id: ServiceID) {
         guard let machine = held[id]?.machine, machine.isForgettable else { return }
         held[id] = nil
+        lifeFailures[id] = nil
         restartHistories[id] = nil
     }
 

@@ -23,6 +23,11 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         /// A first holder starts the dependencies (state `idle`, `stopped` or `failed`), then calls
         /// `start()` (state `starting`). Every holder is counted; the later ones wait for the outcome.
         case acquiring(ServiceState, holders: Int, waiters: [Parked])
+        /// `starting`, but a background task the `start()` added threw and the trees holding it
+        /// fail (DESIGN §4): the holders counted so far (`waiters` among them) are bound to this
+        /// life; `joiners`, who came later, never join it: they wait, uncounted, and ask again
+        /// once it is over.
+        case failingStart(holders: Int, waiters: [Parked], joiners: [Parked])
         /// Running for `holders` dependents and runners.
         case running(holders: Int)
         /// Running, but a background task threw and the trees holding it fail (DESIGN §4): it runs
@@ -96,6 +101,7 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         switch life {
         case .down(let state, _), .acquiring(let state, _, _), .restarting(let state, _, _): state
         case .running, .failing: .running
+        case .failingStart: .starting
         case .stopping: .stopping
         }
     }
@@ -104,7 +110,7 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     var holders: Int {
         switch life {
         case .acquiring(_, let holders, _), .running(let holders), .failing(let holders, _),
-            .restarting(_, let holders, _):
+            .failingStart(let holders, _, _), .restarting(_, let holders, _):
             holders
         case .down, .stopping: 0
         }
@@ -135,7 +141,7 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         case .running(let holders):
             life = .running(holders: holders + 1)
             return .countHolder
-        case .stopping, .restarting, .failing:
+        case .stopping, .restarting, .failing, .failingStart:
             // Only another tree meets it stopping: its last holder let it go. A restart holds it
             // down for its holders; a new one joins once it runs again. A failed life is not joined.
             return .waitForStop
@@ -156,6 +162,8 @@ struct StateMachine<Waiter: Sendable>: Sendable {
             life = .stopping(waiters: waiters + [parked])
         case .failing(let holders, let waiters):
             life = .failing(holders: holders, waiters: waiters + [parked])
+        case .failingStart(let holders, let waiters, let joiners):
+            life = .failingStart(holders: holders, waiters: waiters, joiners: joiners + [parked])
         case .restarting(let state, let holders, let waiters):
             life = .restarting(state, holders: holders, waiters: waiters + [parked])
         case .down(_, nil), .running:
@@ -188,6 +196,14 @@ struct StateMachine<Waiter: Sendable>: Sendable {
             let left = remove(&waiters)
             life = .failing(holders: holders, waiters: waiters)
             return left
+        case .failingStart(let holders, var waiters, var joiners):
+            if let left = remove(&waiters) {
+                life = .failingStart(holders: holders - 1, waiters: waiters, joiners: joiners)
+                return left
+            }
+            let left = remove(&joiners)
+            life = .failingStart(holders: holders, waiters: waiters, joiners: joiners)
+            return left
         case .restarting(let state, let holders, var waiters):
             let left = remove(&waiters)
             life = .restarting(state, holders: holders, waiters: waiters)
@@ -211,6 +227,10 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     ///
     /// The service never reached `starting`, so no transition: the returned waiters get the error.
     mutating func dependenciesFailed() -> [Waiter] {
+        if case .failingStart(_, let waiters, let joiners) = life {
+            life = .down(.failed, earlierLife: nil)
+            return (waiters + joiners).map(\.waiter)  // a refused fact: nobody waits forever
+        }
         guard case .acquiring(let state, _, let waiters) = life else { return [] }
         life = .down(state == .starting ? .failed : state, earlierLife: nil)
         return waiters.map(\.waiter)
@@ -219,6 +239,11 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     /// `start()` returned: the service runs for every holder counted so far; the returned waiters
     /// learn it.
     mutating func startReturned() throws(LifecycleError) -> (Transition, [Waiter]) {
+        if case .failingStart(let holders, let waiters, let joiners) = life {
+            let transition = try move(from: .starting, to: .running)
+            life = .failing(holders: holders, waiters: joiners)
+            return (transition, waiters.map(\.waiter))
+        }
         guard case .acquiring(.starting, let holders, let waiters) = life else {
             throw .illegalTransition(service, from: state, to: .running)
         }
@@ -232,11 +257,20 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     /// `start()` is still in flight or its tasks still end, so no new life begins until
     /// ``earlierLifeEnded()``.
     mutating func startFailed(earlierLifeWindsDown: Bool = false) throws(LifecycleError) -> (Transition, [Waiter]) {
-        guard case .acquiring(.starting, _, let waiters) = life else {
+        let (waiters, joiners): ([Parked], [Parked])
+        switch life {
+        case .acquiring(.starting, _, let parked): (waiters, joiners) = (parked, [])
+        case .failingStart(_, let parked, let later): (waiters, joiners) = (parked, later)
+        case .down, .acquiring, .running, .failing, .stopping, .restarting:
             throw .illegalTransition(service, from: state, to: .failed)
         }
         let transition = try move(from: .starting, to: .failed)
-        life = .down(.failed, earlierLife: earlierLifeWindsDown ? [] : nil)
+        guard earlierLifeWindsDown else {
+            life = .down(.failed, earlierLife: nil)
+            return (transition, (waiters + joiners).map(\.waiter))  // not reached: starts wind down
+        }
+        // The joiners of the failed life ask again once it wound down, as later holders do.
+        life = .down(.failed, earlierLife: joiners)
         return (transition, waiters.map(\.waiter))
     }
 
@@ -246,7 +280,7 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         Transition?, [Waiter]
     ) {
         switch life {
-        case .acquiring(.starting, _, _):
+        case .acquiring(.starting, _, _), .failingStart:
             let (transition, waiters) = try startFailed(earlierLifeWindsDown: earlierLifeWindsDown)
             return (transition, waiters)
         case .acquiring:
@@ -276,7 +310,7 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         switch life {
         case .running(let count): (holders, waiters) = (count, nil)
         case .failing(let count, let parked): (holders, waiters) = (count, parked)
-        case .down, .acquiring, .stopping, .restarting: (holders, waiters) = (0, nil)
+        case .down, .acquiring, .failingStart, .stopping, .restarting: (holders, waiters) = (0, nil)
         }
         guard holders > 0 else {
             // Releasing what does not run would drive the count below zero (a facet defect we avoid).
@@ -337,7 +371,15 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     var isRestartable: Bool {
         switch life {
         case .running(let holders), .failing(let holders, _): holders > 0
-        case .down, .acquiring, .stopping, .restarting: false
+        case .down, .acquiring, .failingStart, .stopping, .restarting: false
+        }
+    }
+
+    /// Whether a task of the current life failed its trees (``lifeFailed()``): no new holder joins it.
+    var isFailedLife: Bool {
+        switch life {
+        case .failing, .failingStart: true
+        case .down, .acquiring, .running, .stopping, .restarting: false
         }
     }
 
@@ -346,15 +388,17 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     /// only those its walk reached, and that walk's tree counts them.
     var holdsItsDependencies: Bool {
         switch life {
-        case .acquiring(.starting, _, _), .running, .failing, .stopping, .restarting: true
+        case .acquiring(.starting, _, _), .failingStart, .running, .failing, .stopping, .restarting: true
         case .down, .acquiring: false
         }
     }
 
     /// Whether a holder's call of `start()` is in flight (its dependencies run).
     var isCallingStart: Bool {
-        if case .acquiring(.starting, _, _) = life { return true }
-        return false
+        switch life {
+        case .acquiring(.starting, _, _), .failingStart: true
+        case .down, .acquiring, .running, .failing, .stopping, .restarting: false
+        }
     }
 
     /// Whether a restart holds the service (stopping, down in its backoff, or starting again).
@@ -369,7 +413,7 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     var hasStepInFlight: Bool {
         switch life {
         case .stopping, .restarting(.stopping, _, _), .restarting(.starting, _, _): true
-        case .down, .acquiring, .running, .failing, .restarting: false
+        case .down, .acquiring, .failingStart, .running, .failing, .restarting: false
         }
     }
 
@@ -393,7 +437,7 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         switch life {
         case .running(let count): (holders, waiters) = (count, [])
         case .failing(let count, let parked): (holders, waiters) = (count, parked)
-        case .down, .acquiring, .stopping, .restarting: (holders, waiters) = (0, [])
+        case .down, .acquiring, .failingStart, .stopping, .restarting: (holders, waiters) = (0, [])
         }
         guard holders > 0 else { throw .illegalTransition(service, from: state, to: .stopping) }
         let transition = try move(from: .running, to: .stopping)
@@ -445,11 +489,16 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         return (transition, waiters.map(\.waiter))
     }
 
-    /// A background task of the running service threw and no restart was made: the trees holding
-    /// it fail, and no new holder joins this life (they wait for its stop, then start a new one).
+    /// A background task of the starting or running service threw and no restart was made: the
+    /// trees holding it fail, and no new holder joins this life (they wait until it is over, then
+    /// start a new one).
     mutating func lifeFailed() {
-        guard case .running(let holders) = life else { return }
-        life = .failing(holders: holders, waiters: [])
+        switch life {
+        case .running(let holders): life = .failing(holders: holders, waiters: [])
+        case .acquiring(.starting, let holders, let waiters):
+            life = .failingStart(holders: holders, waiters: waiters, joiners: [])
+        case .down, .acquiring, .failing, .failingStart, .stopping, .restarting: break
+        }
     }
 
     /// One of the service's background tasks threw.

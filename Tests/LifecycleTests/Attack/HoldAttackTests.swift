@@ -179,6 +179,78 @@ import Testing
         #expect(await Self.eventuallyIdle(coordinator))
     }
 
+    /// Tree B reaches `api`, which runs on `database`, after `database`'s task failed tree A (whose
+    /// stop holds at its root), then needs `database` itself. B must not join `api`'s life either:
+    /// it would hold `database`'s failed life up through `api` while it waits for that life to end
+    /// (a deadlock, found by the fault injection). B waits at `api`, and once A let both go it
+    /// starts both afresh.
+    @Test func aTreeReachingADependentOfAFailedServiceWaitsForItToo() async throws {
+        let coordinator = Coordinator()
+        let log = LineLog()
+        let database = Puppet("database", log: log)
+        let api = Puppet("api", [database], log: log)
+        let holdRootA = Gate()
+        let rootA = Puppet("a-root", [api], log: log)
+        rootA.nextStops(.hold(holdRootA))
+        let runnerA = Self.runner(rootA, coordinator: coordinator)
+        try await runnerA.start()
+        let holdSlow = Gate()
+        let slow = Puppet("slow", log: log)
+        slow.nextStarts(.hold(holdSlow))
+        let rootB = Puppet("b-root", [slow, api, database], log: log)
+        let runnerB = Self.runner(rootB, coordinator: coordinator)
+        let startedB = Locked(false)
+        let startB = Task {
+            try await runnerB.start()
+            startedB.withLock { $0 = true }
+        }
+        #expect(await eventually { slow.starts == 1 })
+        database.crash()
+        await #expect(throws: Boom(name: "database")) { try await runnerA.wait() }
+        #expect(await eventually { rootA.stops == 1 })  // A's stop holds at its root
+        holdSlow.open()
+        #expect(await eventually { slow.state == .running })
+        try await Task.sleep(for: .milliseconds(20))  // B reaches api
+        holdRootA.open()
+        #expect(await eventually { startedB.withLock { $0 } }, "tree B waits forever for database's failed life")
+        try await startB.value
+        #expect(database.starts == 2 && api.starts == 2 && rootB.state == .running)
+        try await runnerB.stop()
+        let edges = [("a-root", "api"), ("api", "database"), ("b-root", "api"), ("b-root", "database")]
+        #expect(lifeViolations(log.lines, edges: edges + [("b-root", "slow")]) == [])
+        #expect(await Self.eventuallyIdle(coordinator))
+    }
+
+    /// The same while the failed life still starts: `database`'s task fails during its `start()`,
+    /// which ignores the cancellation of tree A's failed start and returns within its grace time.
+    /// Tree B, arriving after the failure, must not join that life (nobody would tell it): it waits
+    /// until A has let it go, then starts it afresh.
+    @Test func aTreeArrivingAtAStartWhoseTaskFailedDoesNotJoinThatLife() async throws {
+        let coordinator = Coordinator()
+        let clock = ManualClock()  // never advanced: the cancelled start keeps its grace time
+        let database = FailingWhileStarting()
+        let rootA = ClosureService(name: "a-root", dependencies: [database])
+        let runnerA = Self.runner(rootA, clock: clock, coordinator: coordinator)
+        let startA = Task { try await runnerA.start() }
+        #expect(await eventually { database.state == .starting })
+        database.failNow.open()
+        #expect(await eventually { runnerA.snapshot().stopCause == .failure })
+        let rootB = ClosureService(name: "b-root", dependencies: [database])
+        let runnerB = Self.runner(rootB, clock: clock, coordinator: coordinator)
+        let eventsB = collect(runnerB.events())
+        let startB = Task { try await runnerB.start() }
+        try await Task.sleep(for: .milliseconds(20))  // B reaches database, still starting
+        database.finishStart.open()
+        _ = await startA.result
+        await #expect(throws: ProbeError(name: "database")) { try await runnerA.wait() }
+        try await startB.value
+        #expect(database.starts == 2 && database.state == .running && rootB.state == .running)
+        try await runnerB.stop()
+        #expect(await eventsB.value.count { $0.kind == .taskFailed } == 0)
+        #expect(database.state == .stopped)
+        #expect(await Self.eventuallyIdle(coordinator))
+    }
+
     // MARK: Restarts and holds
 
     /// `database` restarts for tree A; tree B, which has not reached it, waits in its backoff. The
@@ -272,6 +344,81 @@ import Testing
         #expect(await Self.eventuallyIdle(coordinator))
     }
 
+    /// Trees A and B run on `cache`; it crashes and restarts with both roots (its dependents).
+    /// Tree C counts `cache` after that restart; tree D is still walking towards it. `cache` then
+    /// crashes again with its window full: A, B and C (the holders after the restart) fail; D,
+    /// which never reached it, goes on and starts it afresh.
+    @Test func afterARestartTheHoldersOfTheNewLifeFailWithItAndAWalkingTreeGoesOn() async throws {
+        let coordinator = Coordinator()
+        let log = LineLog()
+        let cache = Puppet("cache", policy: restarting(1, delay: .zero), log: log)
+        let rootA = Puppet("a-root", [cache], log: log)
+        let rootB = Puppet("b-root", [cache], log: log)
+        let rootC = Puppet("c-root", [cache], log: log)
+        let (runnerA, runnerB, runnerC) = (
+            Self.runner(rootA, coordinator: coordinator), Self.runner(rootB, coordinator: coordinator),
+            Self.runner(rootC, coordinator: coordinator)
+        )
+        try await runnerA.start()
+        try await runnerB.start()
+        cache.crash()
+        #expect(await eventually { cache.starts == 2 && rootA.starts == 2 && rootB.starts == 2 })
+        #expect(await eventually { rootA.state == .running && rootB.state == .running })
+        try await runnerC.start()
+        let holdSlow = Gate()
+        let slow = Puppet("slow", log: log)
+        slow.nextStarts(.hold(holdSlow))
+        let rootD = Puppet("d-root", [slow, cache], log: log)
+        let runnerD = Self.runner(rootD, coordinator: coordinator)
+        let startD = Task { try await runnerD.start() }
+        #expect(await eventually { slow.starts == 1 })
+        cache.crash()  // the window holds one restart already: fail fast
+        for runner in [runnerA, runnerB, runnerC] {
+            await #expect(throws: Boom(name: "cache")) { try await runner.wait() }
+        }
+        #expect(await eventually { cache.state == .stopped })
+        holdSlow.open()
+        try await startD.value
+        #expect(cache.starts == 3 && cache.state == .running && runnerD.snapshot().isReady)
+        for runner in [runnerA, runnerB, runnerC, runnerD] { try? await runner.stop() }
+        #expect(cache.state == .stopped && cache.stops == 3)
+        let edges = [("a-root", "cache"), ("b-root", "cache"), ("c-root", "cache"), ("d-root", "cache")]
+        #expect(lifeViolations(log.lines, edges: edges + [("d-root", "slow")]) == [])
+        #expect(await Self.eventuallyIdle(coordinator))
+    }
+
+    /// Tree B's start fails at its last dependency while it holds `cache` (shared with tree A) and
+    /// its rollback is held at another service. `cache`'s task fails meanwhile: both trees hold it
+    /// and both hear of it; B's start throws the task's failure (as a start failed by a task does,
+    /// DESIGN §4), A fails, nothing is left up.
+    @Test func aTaskFailingWhileATreeRollsBackFailsEveryTreeStillHoldingIt() async throws {
+        let coordinator = Coordinator()
+        let log = LineLog()
+        let cache = Puppet("cache", log: log)
+        let runnerA = Self.runner(Puppet("a-root", [cache], log: log), coordinator: coordinator)
+        try await runnerA.start()
+        let holdQueue = Gate()
+        let queue = Puppet("queue", log: log)
+        queue.nextStops(.hold(holdQueue))
+        let broken = Puppet("broken", log: log)
+        broken.nextStarts(.fail)
+        let rootB = Puppet("b-root", [cache, queue, broken], log: log)
+        let runnerB = Self.runner(rootB, coordinator: coordinator)
+        let eventsB = collect(runnerB.events())
+        let startB = Task { try await runnerB.start() }
+        #expect(await eventually { queue.stops == 1 })  // B's rollback holds at queue; cache is next
+        cache.crash()
+        await #expect(throws: Boom(name: "cache")) { try await runnerA.wait() }
+        holdQueue.open()
+        await #expect(throws: Boom(name: "cache")) { try await startB.value }
+        try? await runnerA.stop()
+        #expect(cache.state == .stopped && queue.state == .stopped && rootB.starts == 0)
+        #expect(await eventsB.value.count { $0.kind == .taskFailed } == 1)
+        let edges = [("a-root", "cache"), ("b-root", "cache"), ("b-root", "queue"), ("b-root", "broken")]
+        #expect(lifeViolations(log.lines, edges: edges) == [])
+        #expect(await Self.eventuallyIdle(coordinator))
+    }
+
     // MARK: Holds counted and released
 
     /// Tree B waits for tree A's start of `database` and is cancelled while it waits: it lets the
@@ -344,5 +491,30 @@ import Testing
         try await runnerB.stop()
         #expect(await eventsB.value.count { $0.kind == .taskFailed } == 0)
         #expect(await Self.eventuallyIdle(coordinator))
+    }
+}
+
+/// A service whose first life's `start()` adds a task that throws `ProbeError("database")` once
+/// `failNow` opens, then waits for `finishStart` (ignoring cancellation) before it returns. Later
+/// lives start at once and their tasks never throw.
+private final class FailingWhileStarting: Service, Sendable {
+    let failNow = Gate()
+    let finishStart = Gate()
+    let name = "database"
+    private let count = Locked(0)
+
+    var starts: Int { count.withLock { $0 } }
+
+    func start() async throws {
+        let life = count.withLock { count in
+            count += 1
+            return count
+        }
+        guard life == 1 else { return }
+        try addTask { [failNow] in
+            await failNow.wait()
+            throw ProbeError(name: "database")
+        }
+        await finishStart.wait()
     }
 }

@@ -188,6 +188,36 @@ import Testing
         #expect(request(&machine, 7) == .startDependencies)
     }
 
+    /// The same while it starts: the holders counted before the failure are bound to the life and
+    /// learn its outcome; a holder that came later waits, uncounted, for the life to be over: its
+    /// stop after a late success, or the end of its winding down after a failed start.
+    @Test func aNewHolderOfAFailedStartDoesNotJoinIt() throws {
+        var running = Machine(service: id)
+        _ = request(&running, 0)
+        _ = try running.dependenciesStarted()
+        #expect(request(&running, 1) == .waitForStart)
+        running.lifeFailed()
+        #expect(running.state == .starting && running.isCallingStart)
+        #expect(request(&running, 2) == .waitForStop)
+        #expect(running.holders == 2)
+        let (started, bound) = try running.startReturned()
+        #expect(started == Transition(from: .starting, to: .running) && bound == [1])
+        #expect(request(&running, 3) == .waitForStop)
+        _ = try running.releaseRequested()
+        #expect(try running.releaseRequested() == .callStop(Transition(from: .running, to: .stopping)))
+        #expect(try running.stopFinished(failed: false).1 == [2, 3])
+
+        var failed = Machine(service: id)
+        _ = request(&failed, 0)
+        _ = try failed.dependenciesStarted()
+        failed.lifeFailed()
+        #expect(request(&failed, 4) == .waitForStop)
+        let (transition, waiters) = try failed.startAttemptFailed(earlierLifeWindsDown: true)
+        #expect(transition == Transition(from: .starting, to: .failed) && waiters.isEmpty)
+        #expect(failed.earlierLifeEnded() == [4])
+        #expect(request(&failed, 4) == .startDependencies)
+    }
+
     /// A restart of a dependency may take a failed life down (its dependents go first): the
     /// holders waiting for that life wait for the restart's stop instead.
     @Test func aRestartTakingAFailedLifeCarriesItsWaitingHolders() throws {
