@@ -53,8 +53,18 @@ extension Coordinator {
         else { return false }
         let decision = restartDecision(id, policy: entry.node.restartPolicy, runner: runner)
         guard case .restart(let attempt, let delay) = decision else { return false }
-        emitRestartScheduled(of: id, attempt: attempt, delay: delay)
         let members = RestartPlan.members(restarting: id, dependencies: heldDependencies())
+        // Every tree holding a member hears why it restarts: one that holds only a dependent whose
+        // start has not reached the failed service yet heard nothing of the failure so far.
+        let told = Set(runnersHolding(id).map(ObjectIdentifier.init))
+        let affected = runnersHolding(anyOf: members)
+        let state = entry.machine.state
+        for runner in affected where !told.contains(ObjectIdentifier(runner)) {
+            runner.emit(
+                LifecycleEvent(
+                    service: id, from: state, to: state, error: error, time: runner.clock.elapsed(), kind: .taskFailed))
+        }
+        emitRestartScheduled(of: id, attempt: attempt, delay: delay, to: affected)
         let number = nextNumber()
         let restart = Restart(members: members, runner: runner, error: error, firstDelay: delay)
         restarts[number] = restart
@@ -106,9 +116,15 @@ extension Coordinator {
         held.mapValues { entry in entry.node.stages.joined().map { entry.plan.nodes[$0].id } }
     }
 
-    private func emitRestartScheduled(of id: ServiceID, attempt: Int, delay: Duration) {
+    /// The runners whose trees hold at least one of the services, each once.
+    private func runnersHolding(anyOf services: [ServiceID]) -> [ServiceRunner] {
+        var seen: Set<ObjectIdentifier> = []
+        return services.flatMap(runnersHolding).filter { seen.insert(ObjectIdentifier($0)).inserted }
+    }
+
+    private func emitRestartScheduled(of id: ServiceID, attempt: Int, delay: Duration, to runners: [ServiceRunner]) {
         let state = held[id]?.machine.state ?? .failed
-        for runner in runnersHolding(id) {
+        for runner in runners {
             runner.emit(
                 LifecycleEvent(
                     service: id, from: state, to: state, time: runner.clock.elapsed(),
@@ -171,7 +187,8 @@ extension Coordinator {
             else { return giveUp(number, error: error) }
             let decision = restartDecision(member, policy: entry.node.restartPolicy, runner: runner)
             guard case .restart(let attempt, let nextDelay) = decision else { return giveUp(number, error: error) }
-            emitRestartScheduled(of: member, attempt: attempt, delay: nextDelay)
+            emitRestartScheduled(
+                of: member, attempt: attempt, delay: nextDelay, to: runnersHolding(anyOf: restart.members))
             delay = nextDelay
         }
     }

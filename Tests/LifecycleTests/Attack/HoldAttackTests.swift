@@ -286,6 +286,40 @@ import Testing
         #expect(await Self.eventuallyIdle(coordinator))
     }
 
+    /// Tree B's root is still starting its first dependency when `cache`, which it needs next,
+    /// crashes and restarts for tree A. B does not hold `cache` yet, but the restart takes B's root
+    /// (it depends on `cache`): B hears why (the task's failure, then the restart scheduled, as
+    /// DESIGN §10 orders them), waits for the restart, and starts.
+    @Test func aTreeWhoseStartingRootARestartTakesHearsOfTheFailure() async throws {
+        let coordinator = Coordinator()
+        let clock = ManualClock()
+        let log = LineLog()
+        let cache = Puppet("cache", policy: restarting(3, delay: .seconds(1)), log: log)
+        let runnerA = Self.runner(cache, clock: clock, coordinator: coordinator)
+        try await runnerA.start()
+        let holdSlow = Gate()
+        let slow = Puppet("slow", log: log)
+        slow.nextStarts(.hold(holdSlow))
+        let rootB = Puppet("b-root", [slow, cache], log: log)
+        let runnerB = Self.runner(rootB, clock: clock, coordinator: coordinator)
+        let eventsB = collect(runnerB.events())
+        let startB = Task { try await runnerB.start() }
+        #expect(await eventually { slow.starts == 1 })
+        cache.crash()
+        #expect(await eventually { cache.state == .stopped && clock.hasSleeper(wakingIn: .seconds(1)) })
+        holdSlow.open()
+        try await Task.sleep(for: .milliseconds(20))  // B waits for cache's restart
+        clock.advance(by: .seconds(1))
+        try await startB.value
+        #expect(cache.starts == 2 && rootB.state == .running)
+        try await runnerB.stop()
+        try await runnerA.stop()
+        let kinds = await eventsB.value.filter { $0.service == cache.serviceID && !$0.isTransition }.map(\.kind)
+        #expect(kinds == [.taskFailed, .restartScheduled(attempt: 1, delay: .seconds(1))])
+        #expect(lifeViolations(log.lines, edges: [("b-root", "slow"), ("b-root", "cache")]) == [])
+        #expect(await Self.eventuallyIdle(coordinator))
+    }
+
     /// Trees A and B hold `cache`. B stops: it lets `cache` go (A keeps it), and its stop then
     /// holds at another service. `cache` restarts meanwhile for A alone: B, which let it go, hears
     /// nothing of that restart (it did not hear the task fail either), and its stream ends with
