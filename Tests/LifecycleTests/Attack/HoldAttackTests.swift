@@ -221,6 +221,54 @@ import Testing
         #expect(await Self.eventuallyIdle(coordinator))
     }
 
+    /// `database` restarts with `api` (its dependent), and `api`'s restart `start()` is held. Tree B
+    /// waits for `api`. `database` crashes again with its window full: tree A fails; `api` is not
+    /// marked failed (the restart holds it). Once its start returns, B (first in line) counts it
+    /// and so holds `database`'s failed life through it: when B reaches `database` it fails with
+    /// it rather than wait for that life to end, which would wait for itself (the fault injection
+    /// found that hang). Nothing is left up.
+    @Test func aTreeThatCountedADependentARestartBroughtBackNeverWaitsForItsOwnFailedLife() async throws {
+        let coordinator = Coordinator()
+        let log = LineLog()
+        let database = Puppet("database", policy: restarting(1, delay: .zero), log: log)
+        let api = Puppet("api", [database], log: log)
+        let runnerA = Self.runner(Puppet("a-root", [api], log: log), coordinator: coordinator)
+        try await runnerA.start()
+        let holdApi = Gate()
+        api.nextStarts(.hold(holdApi))
+        database.crash()
+        #expect(await eventually { api.starts == 2 && database.state == .running })
+        let rootB = Puppet("b-root", [api, database], log: log)
+        let runnerB = Self.runner(rootB, coordinator: coordinator)
+        let startedB = Locked<Result<Void, any Error>?>(nil)
+        let startB = Task {
+            do {
+                try await runnerB.start()
+                startedB.withLock { $0 = .success(()) }
+            } catch {
+                startedB.withLock { $0 = .failure(error) }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(20))  // B waits for api's restart start
+        database.crash()  // the window is full: fail fast
+        await #expect(throws: Boom(name: "database")) { try await runnerA.wait() }
+        try await Task.sleep(for: .milliseconds(20))  // A's stop waits for api's restart start too
+        holdApi.open()
+        #expect(await eventually { startedB.withLock { $0 } != nil }, "tree B waits for a failed life it holds")
+        _ = await startB.result
+        if case .failure(let error) = startedB.withLock({ $0 })! {
+            #expect(error as? Boom == Boom(name: "database"))
+        } else {
+            #expect(database.starts == 3 && rootB.state == .running)
+        }
+        try? await runnerA.stop()
+        try? await runnerB.stop()
+        #expect(database.state != .running && api.state != .running)
+        let edges = [("a-root", "api"), ("api", "database"), ("b-root", "api"), ("b-root", "database")]
+        #expect(lifeViolations(log.lines, edges: edges) == [])
+        #expect(await Self.eventuallyIdle(coordinator))
+    }
+
     /// The same while the failed life still starts: `database`'s task fails during its `start()`,
     /// which ignores the cancellation of tree A's failed start and returns within its grace time.
     /// Tree B, arriving after the failure, must not join that life (nobody would tell it): it waits
