@@ -80,6 +80,15 @@ extension Coordinator {
                 held[id] = entry
             }
             let action = entry.machine.acquireRequested()
+            if action == .waitForStop, entry.machine.isFailedLife, let failure = lifeFailures[id],
+                treesHolding(id).contains(where: { $0.runner === runner })
+            {
+                // The tree holds that failed life already, through a service it counted since (a
+                // dependent a restart brought back, say): waiting for the life to end would wait for
+                // itself. It fails with it, as the trees told of the failure do (DESIGN §4).
+                runner.fail(failure)
+                return .finished(.failure(failure))
+            }
             // Counted at once, also while waiting for another holder's start: this tree is bound to
             // that life, and a task of it failing meanwhile fails this tree too (DESIGN §4).
             let counts: Bool
@@ -222,6 +231,8 @@ extension Coordinator {
             let (running, waiters) = try entry.machine.startReturned()
             emit(running, of: node, for: runner)
             resume(waiters, with: nil)
+            // Its dependencies are its own to hold now, for every tree holding it (RunningTree.holds).
+            for index in node.stages.joined() { holdReleased(plan.nodes[index].id, for: runner) }
         } catch {
             // The machine refused (a defect, reported): the waiters still learn it, nobody waits forever.
             resume(entry.machine.dependenciesFailed(), with: error)

@@ -248,7 +248,11 @@ extension Coordinator {
         let transition: Transition
         do {
             let action = try owner.machine.releaseRequested()
-            if case .waitForRestartStep = action {} else { holdReleased(id, for: walk.runner) }
+            // Held by this walk while a restart's step is in flight, or its own stop (see `stopEnded`).
+            switch action {
+            case .keepRunning, .leaveRestart: holdReleased(id, for: walk.runner)
+            case .callStop, .waitForRestartStep: break
+            }
             switch action {
             case .keepRunning:
                 current.steps += then
@@ -262,6 +266,7 @@ extension Coordinator {
                 // Down already (a restart's backoff): nothing to stop; its dependencies go.
                 restartLeft(id)
                 current.steps.append(.forget(id, waiters: waiters))
+                takeBackDependencies(of: owner.node, in: owner.plan, for: walk.runner)
                 for stage in owner.node.stages { current.steps.append(.stage(stage, owner.plan)) }
                 current.steps += then
                 return nil
@@ -343,10 +348,18 @@ extension Coordinator {
         } catch {
             walk.errors.append(error)
         }
+        holdReleased(node.id, for: walk.runner)
+        takeBackDependencies(of: node, in: plan, for: walk.runner)
         // The trees waiting for this stop ask again once its dependencies are down too.
         current.steps.append(.forget(node.id, waiters: waiters))
         for stage in node.stages { current.steps.append(.stage(stage, plan)) }
         current.steps += stop.then
+    }
+
+    /// A service is down and its dependencies are about to be let go: the holds it had on them are
+    /// the releasing walk's tree's again, until each release (see ``RunningTree/holds``).
+    private func takeBackDependencies(of node: TreePlan.Node, in plan: TreePlan, for runner: ServiceRunner) {
+        for index in node.stages.joined() { holdCounted(plan.nodes[index].id, for: runner) }
     }
 
     /// Hands the errors to the caller and stops the watchdog.

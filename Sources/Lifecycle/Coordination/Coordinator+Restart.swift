@@ -51,11 +51,20 @@ extension Coordinator {
         if isPendingRestart(id) { return true }
         guard let entry = held[id], entry.machine.isRestartable, let runner = runnersHolding(id).first
         else { return false }
-        let decision = restartHistories[id, default: RestartPlan.History()]
-            .failed(at: runner.clock.elapsed(), policy: entry.node.restartPolicy)
+        let decision = restartDecision(id, policy: entry.node.restartPolicy, runner: runner)
         guard case .restart(let attempt, let delay) = decision else { return false }
-        emitRestartScheduled(of: id, attempt: attempt, delay: delay)
         let members = RestartPlan.members(restarting: id, dependencies: heldDependencies())
+        // Every tree holding a member hears why it restarts: one that holds only a dependent whose
+        // start has not reached the failed service yet heard nothing of the failure so far.
+        let told = Set(runnersHolding(id).map(ObjectIdentifier.init))
+        let affected = runnersHolding(anyOf: members)
+        let state = entry.machine.state
+        for runner in affected where !told.contains(ObjectIdentifier(runner)) {
+            runner.emit(
+                LifecycleEvent(
+                    service: id, from: state, to: state, error: error, time: runner.clock.elapsed(), kind: .taskFailed))
+        }
+        emitRestartScheduled(of: id, attempt: attempt, delay: delay, to: affected)
         let number = nextNumber()
         let restart = Restart(members: members, runner: runner, error: error, firstDelay: delay)
         restarts[number] = restart
@@ -74,6 +83,16 @@ extension Coordinator {
             }
         }
         return true
+    }
+
+    /// The service failed: decide on its policy and its window, timed on the clock its history
+    /// began on (`runner`'s when this is its first failure).
+    private func restartDecision(_ id: ServiceID, policy: RestartPolicy, runner: ServiceRunner) -> RestartPlan.Decision
+    {
+        var timed = restartHistories[id] ?? TimedHistory(clock: runner.clock)
+        let decision = timed.history.failed(at: timed.clock.elapsed(), policy: policy)
+        restartHistories[id] = timed
+        return decision
     }
 
     /// The runner tracking a restart escalated: the restart ends unless another runner holds one of
@@ -97,9 +116,15 @@ extension Coordinator {
         held.mapValues { entry in entry.node.stages.joined().map { entry.plan.nodes[$0].id } }
     }
 
-    private func emitRestartScheduled(of id: ServiceID, attempt: Int, delay: Duration) {
+    /// The runners whose trees hold at least one of the services, each once.
+    private func runnersHolding(anyOf services: [ServiceID]) -> [ServiceRunner] {
+        var seen: Set<ObjectIdentifier> = []
+        return services.flatMap(runnersHolding).filter { seen.insert(ObjectIdentifier($0)).inserted }
+    }
+
+    private func emitRestartScheduled(of id: ServiceID, attempt: Int, delay: Duration, to runners: [ServiceRunner]) {
         let state = held[id]?.machine.state ?? .failed
-        for runner in runnersHolding(id) {
+        for runner in runners {
             runner.emit(
                 LifecycleEvent(
                     service: id, from: state, to: state, time: runner.clock.elapsed(),
@@ -160,10 +185,10 @@ extension Coordinator {
             }
             guard canRetry, !Task.isCancelled, let entry = held[member], let runner = runnersHolding(member).first
             else { return giveUp(number, error: error) }
-            let decision = restartHistories[member, default: RestartPlan.History()]
-                .failed(at: runner.clock.elapsed(), policy: entry.node.restartPolicy)
+            let decision = restartDecision(member, policy: entry.node.restartPolicy, runner: runner)
             guard case .restart(let attempt, let nextDelay) = decision else { return giveUp(number, error: error) }
-            emitRestartScheduled(of: member, attempt: attempt, delay: nextDelay)
+            emitRestartScheduled(
+                of: member, attempt: attempt, delay: nextDelay, to: runnersHolding(anyOf: restart.members))
             delay = nextDelay
         }
     }

@@ -44,7 +44,17 @@ actor Coordinator {
     /// and when each service was restarted, for its policy's window.
     var restarts: [Int: Restart] = [:]
     var restartOf: [ServiceID: Int] = [:]
-    var restartHistories: [ServiceID: RestartPlan.History] = [:]
+    var restartHistories: [ServiceID: TimedHistory] = [:]
+    /// A service's restarts, on the clock of the runner that timed its first one: one sliding
+    /// window per service, whichever tree's runner times a later restart (runners made at
+    /// different times count elapsed time from different origins).
+    struct TimedHistory {
+        let clock: LifecycleClock
+        var history = RestartPlan.History()
+    }
+
+    /// Why the failed lives still running failed (see ``StateMachine/lifeFailed()``), by service.
+    var lifeFailures: [ServiceID: any Error] = [:]
     /// Services whose restart's `start()` failed and whose failed life still winds down.
     var restartWindingDown: Set<ServiceID> = []
     /// Restarts waiting for a start in flight of a service they take to end.
@@ -101,7 +111,7 @@ actor Coordinator {
         held.isEmpty && runners.isEmpty && walks.isEmpty && strands.isEmpty && windingDown.isEmpty
             && startsStillRunning.isEmpty
             && restarts.isEmpty && restartOf.isEmpty && restartHistories.isEmpty && restartWindingDown.isEmpty
-            && settleWaiters.isEmpty
+            && settleWaiters.isEmpty && lifeFailures.isEmpty
     }
 
     /// Whether the coordinator still keeps anything of the service (a record, or a runner holding it).
@@ -123,9 +133,10 @@ actor Coordinator {
         let action = restartWindingDown.contains(id) ? .report : held[id]?.machine.taskFailed() ?? .report
         let state = held[id]?.machine.state ?? .stopped
         // The trees holding the service hear of it and fail (DESIGN §4); a tree whose start has not
-        // reached it yet goes on, and starts it afresh once this life is over. A life no tree holds
-        // any more (a failed start winding down) is reported to the trees whose plan has it.
-        let holding = planned.filter { $0.isHolding(id) }
+        // reached it yet goes on, and starts it afresh once this life is over (it does not join
+        // it). A life no tree holds any more (a failed start winding down) is reported to the
+        // trees whose plan has it.
+        let holding = treesHolding(id)
         let told = (holding.isEmpty ? planned : holding).map(\.runner)
         for runner in told {
             runner.emit(
@@ -133,12 +144,55 @@ actor Coordinator {
                     service: id, from: state, to: state, error: error, time: runner.clock.elapsed(), kind: .taskFailed))
         }
         guard action == .failTrees, !restartIfAllowed(id, after: error) else { return }
+        // No new holder joins this life, nor that of a service running on it (it would hold this
+        // one up while waiting for it to end): they all go down with the trees told, which hold
+        // every one of them.
+        if !holding.isEmpty {
+            for service in servicesHolding(id) {
+                guard let entry = held[service], !entry.machine.isFailedLife else { continue }
+                entry.machine.lifeFailed()
+                if entry.machine.isFailedLife { lifeFailures[service] = error }
+            }
+        }
         for runner in told { runner.fail(error) }
     }
 
-    /// The runners whose trees hold the service (their plans contain it).
+    /// The runners whose trees hold the service now (see ``treesHolding(_:)``).
     func runnersHolding(_ id: ServiceID) -> [ServiceRunner] {
-        runners.values.filter { $0.node(of: id) != nil }.map(\.runner)
+        treesHolding(id).map(\.runner)
+    }
+
+    /// The trees holding the service now: a tree holds what its walks hold (its root, the services
+    /// it added, what a start or a stop of it has in hand, see ``RunningTree/holds``) and, through
+    /// each of those that holds its dependencies, everything below it. A running service that a
+    /// tree counted (another tree started it) holds its dependencies for that tree too; a service a
+    /// tree let go, or has not reached yet, is not held by it.
+    func treesHolding(_ id: ServiceID) -> [RunningTree] {
+        let planned = runners.values.filter { $0.node(of: id) != nil }
+        // One tree has it in its plan and it has holders: nobody else can hold it.
+        if planned.count == 1, let machine = held[id]?.machine, machine.holders > 0 { return planned }
+        guard !planned.isEmpty, held[id] != nil else { return [] }
+        let holders = servicesHolding(id)
+        return planned.filter { tree in tree.holds.keys.contains(where: holders.contains) }
+    }
+
+    /// The service and every service held here that has it in hand through its dependencies,
+    /// transitively (those that hold their dependencies: they start, run, stop or restart).
+    private func servicesHolding(_ id: ServiceID) -> Set<ServiceID> {
+        var dependents: [ServiceID: [ServiceID]] = [:]
+        for (service, entry) in held where entry.machine.holdsItsDependencies {
+            for index in entry.node.stages.joined() {
+                dependents[entry.plan.nodes[index].id, default: []].append(service)
+            }
+        }
+        var found: Set<ServiceID> = [id]
+        var queue = [id]
+        while let next = queue.popLast() {
+            for dependent in dependents[next, default: []] where found.insert(dependent).inserted {
+                queue.append(dependent)
+            }
+        }
+        return found
     }
 
     // MARK: Starting
@@ -330,6 +384,7 @@ actor Coordinator {
     func forgetIfUnused(_ id: ServiceID) {
         guard let machine = held[id]?.machine, machine.isForgettable else { return }
         held[id] = nil
+        lifeFailures[id] = nil
         restartHistories[id] = nil
     }
 

@@ -7,13 +7,15 @@ struct RunningTree {
     /// Plans of `add` and `remove` calls in flight, by call: their services are the tree's while
     /// they start or stop, so a restart's transitions of them reach this runner too (DESIGN §10).
     var changing: [Int: TreePlan] = [:]
-    /// How many holds the tree's walks have on each service now (a diamond holds its shared
-    /// dependency twice): a service's task failure fails only the trees holding it (DESIGN §4), not
-    /// one that has not reached it yet.
+    /// How many holds the tree's walks have in hand on each service now: its root, the services it
+    /// added, and what a start or a stop of it is walking through. A service's task failure fails
+    /// only the trees holding it (DESIGN §4), not one that has not reached it yet or let it go.
+    ///
+    /// Once a service's `start()` returned, the holds the walk took on its dependencies are the
+    /// service's, no longer the tree's: the tree holds them through it (``Coordinator/treesHolding(_:)``),
+    /// and so does every other tree counting that service. When its stop ended they are the
+    /// releasing walk's again, until it lets each go.
     var holds: [ServiceID: Int] = [:]
-
-    /// Whether the tree holds the service: it has entered it and not let it go.
-    func isHolding(_ id: ServiceID) -> Bool { holds[id] != nil }
 
     /// The node of a service the tree holds, declared, added, or being added or removed; `nil`
     /// when it holds none.

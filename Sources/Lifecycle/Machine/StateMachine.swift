@@ -23,8 +23,17 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         /// A first holder starts the dependencies (state `idle`, `stopped` or `failed`), then calls
         /// `start()` (state `starting`). Every holder is counted; the later ones wait for the outcome.
         case acquiring(ServiceState, holders: Int, waiters: [Parked])
+        /// `starting`, but a background task the `start()` added threw and the trees holding it
+        /// fail (DESIGN §4): the holders counted so far (`waiters` among them) are bound to this
+        /// life; `joiners`, who came later, never join it: they wait, uncounted, and ask again
+        /// once it is over.
+        case failingStart(holders: Int, waiters: [Parked], joiners: [Parked])
         /// Running for `holders` dependents and runners.
         case running(holders: Int)
+        /// Running, but a background task threw and the trees holding it fail (DESIGN §4): it runs
+        /// for its holders until the last lets it go. New holders never join this life: they wait,
+        /// uncounted, and ask again once its stop ended.
+        case failing(holders: Int, waiters: [Parked])
         /// The last holder left; `stop()` runs. Holders of other trees wait, uncounted, and ask again.
         case stopping(waiters: [Parked])
         /// A restart (DESIGN §10) stops the service and starts it again while its holders keep
@@ -91,7 +100,8 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     var state: ServiceState {
         switch life {
         case .down(let state, _), .acquiring(let state, _, _), .restarting(let state, _, _): state
-        case .running: .running
+        case .running, .failing: .running
+        case .failingStart: .starting
         case .stopping: .stopping
         }
     }
@@ -99,7 +109,9 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     /// How many dependents and runners hold the service (counted from their request on).
     var holders: Int {
         switch life {
-        case .acquiring(_, let holders, _), .running(let holders), .restarting(_, let holders, _): holders
+        case .acquiring(_, let holders, _), .running(let holders), .failing(let holders, _),
+            .failingStart(let holders, _, _), .restarting(_, let holders, _):
+            holders
         case .down, .stopping: 0
         }
     }
@@ -129,9 +141,9 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         case .running(let holders):
             life = .running(holders: holders + 1)
             return .countHolder
-        case .stopping, .restarting:
+        case .stopping, .restarting, .failing, .failingStart:
             // Only another tree meets it stopping: its last holder let it go. A restart holds it
-            // down for its holders; a new one joins once it runs again.
+            // down for its holders; a new one joins once it runs again. A failed life is not joined.
             return .waitForStop
         }
     }
@@ -148,6 +160,10 @@ struct StateMachine<Waiter: Sendable>: Sendable {
             life = .acquiring(state, holders: holders + 1, waiters: waiters + [parked])
         case .stopping(let waiters):
             life = .stopping(waiters: waiters + [parked])
+        case .failing(let holders, let waiters):
+            life = .failing(holders: holders, waiters: waiters + [parked])
+        case .failingStart(let holders, let waiters, let joiners):
+            life = .failingStart(holders: holders, waiters: waiters, joiners: joiners + [parked])
         case .restarting(let state, let holders, let waiters):
             life = .restarting(state, holders: holders, waiters: waiters + [parked])
         case .down(_, nil), .running:
@@ -176,6 +192,18 @@ struct StateMachine<Waiter: Sendable>: Sendable {
             let left = remove(&waiters)
             life = .stopping(waiters: waiters)
             return left
+        case .failing(let holders, var waiters):
+            let left = remove(&waiters)
+            life = .failing(holders: holders, waiters: waiters)
+            return left
+        case .failingStart(let holders, var waiters, var joiners):
+            if let left = remove(&waiters) {
+                life = .failingStart(holders: holders - 1, waiters: waiters, joiners: joiners)
+                return left
+            }
+            let left = remove(&joiners)
+            life = .failingStart(holders: holders, waiters: waiters, joiners: joiners)
+            return left
         case .restarting(let state, let holders, var waiters):
             let left = remove(&waiters)
             life = .restarting(state, holders: holders, waiters: waiters)
@@ -199,6 +227,10 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     ///
     /// The service never reached `starting`, so no transition: the returned waiters get the error.
     mutating func dependenciesFailed() -> [Waiter] {
+        if case .failingStart(_, let waiters, let joiners) = life {
+            life = .down(.failed, earlierLife: nil)
+            return (waiters + joiners).map(\.waiter)  // a refused fact: nobody waits forever
+        }
         guard case .acquiring(let state, _, let waiters) = life else { return [] }
         life = .down(state == .starting ? .failed : state, earlierLife: nil)
         return waiters.map(\.waiter)
@@ -207,6 +239,11 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     /// `start()` returned: the service runs for every holder counted so far; the returned waiters
     /// learn it.
     mutating func startReturned() throws(LifecycleError) -> (Transition, [Waiter]) {
+        if case .failingStart(let holders, let waiters, let joiners) = life {
+            let transition = try move(from: .starting, to: .running)
+            life = .failing(holders: holders, waiters: joiners)
+            return (transition, waiters.map(\.waiter))
+        }
         guard case .acquiring(.starting, let holders, let waiters) = life else {
             throw .illegalTransition(service, from: state, to: .running)
         }
@@ -220,11 +257,20 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     /// `start()` is still in flight or its tasks still end, so no new life begins until
     /// ``earlierLifeEnded()``.
     mutating func startFailed(earlierLifeWindsDown: Bool = false) throws(LifecycleError) -> (Transition, [Waiter]) {
-        guard case .acquiring(.starting, _, let waiters) = life else {
+        let (waiters, joiners): ([Parked], [Parked])
+        switch life {
+        case .acquiring(.starting, _, let parked): (waiters, joiners) = (parked, [])
+        case .failingStart(_, let parked, let later): (waiters, joiners) = (parked, later)
+        case .down, .acquiring, .running, .failing, .stopping, .restarting:
             throw .illegalTransition(service, from: state, to: .failed)
         }
         let transition = try move(from: .starting, to: .failed)
-        life = .down(.failed, earlierLife: earlierLifeWindsDown ? [] : nil)
+        guard earlierLifeWindsDown else {
+            life = .down(.failed, earlierLife: nil)
+            return (transition, (waiters + joiners).map(\.waiter))  // not reached: starts wind down
+        }
+        // The joiners of the failed life ask again once it wound down, as later holders do.
+        life = .down(.failed, earlierLife: joiners)
         return (transition, waiters.map(\.waiter))
     }
 
@@ -234,13 +280,13 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         Transition?, [Waiter]
     ) {
         switch life {
-        case .acquiring(.starting, _, _):
+        case .acquiring(.starting, _, _), .failingStart:
             let (transition, waiters) = try startFailed(earlierLifeWindsDown: earlierLifeWindsDown)
             return (transition, waiters)
         case .acquiring:
             // `dependenciesStarted()` refused or never came: no transition happened.
             return (nil, dependenciesFailed())
-        case .down, .running, .stopping, .restarting:
+        case .down, .running, .failing, .stopping, .restarting:
             throw .illegalTransition(service, from: state, to: .failed)
         }
     }
@@ -260,16 +306,23 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         if case .restarting(let state, let holders, let waiters) = life {
             return try releaseRestarting(state, holders: holders, waiters: waiters)
         }
-        guard case .running(let holders) = life, holders > 0 else {
+        let (holders, waiters): (Int, [Parked]?)
+        switch life {
+        case .running(let count): (holders, waiters) = (count, nil)
+        case .failing(let count, let parked): (holders, waiters) = (count, parked)
+        case .down, .acquiring, .failingStart, .stopping, .restarting: (holders, waiters) = (0, nil)
+        }
+        guard holders > 0 else {
             // Releasing what does not run would drive the count below zero (a facet defect we avoid).
             throw .illegalTransition(service, from: state, to: .stopping)
         }
         if holders > 1 {
-            life = .running(holders: holders - 1)
+            life = waiters.map { .failing(holders: holders - 1, waiters: $0) } ?? .running(holders: holders - 1)
             return .keepRunning
         }
         let transition = try move(from: .running, to: .stopping)
-        life = .stopping(waiters: [])
+        // The holders waiting for a failed life to end wait for this stop.
+        life = .stopping(waiters: waiters ?? [])
         return .callStop(transition)
     }
 
@@ -313,16 +366,39 @@ struct StateMachine<Waiter: Sendable>: Sendable {
 
     // MARK: Restarting (DESIGN §10)
 
-    /// Whether a restart may take the service: it runs for at least one holder.
+    /// Whether a restart may take the service: it runs for at least one holder (a failed life
+    /// too: a restart of a dependency stops it first, and starts a new life for its holders).
     var isRestartable: Bool {
-        if case .running(let holders) = life, holders > 0 { return true }
-        return false
+        switch life {
+        case .running(let holders), .failing(let holders, _): holders > 0
+        case .down, .acquiring, .failingStart, .stopping, .restarting: false
+        }
+    }
+
+    /// Whether a task of the current life failed its trees (``lifeFailed()``): no new holder joins it.
+    var isFailedLife: Bool {
+        switch life {
+        case .failing, .failingStart: true
+        case .down, .acquiring, .running, .stopping, .restarting: false
+        }
+    }
+
+    /// Whether the service holds its dependencies: its `start()` was called (it starts, runs,
+    /// fails or stops) or a restart holds it. A first holder still starting its dependencies holds
+    /// only those its walk reached, and that walk's tree counts them.
+    var holdsItsDependencies: Bool {
+        switch life {
+        case .acquiring(.starting, _, _), .failingStart, .running, .failing, .stopping, .restarting: true
+        case .down, .acquiring: false
+        }
     }
 
     /// Whether a holder's call of `start()` is in flight (its dependencies run).
     var isCallingStart: Bool {
-        if case .acquiring(.starting, _, _) = life { return true }
-        return false
+        switch life {
+        case .acquiring(.starting, _, _), .failingStart: true
+        case .down, .acquiring, .running, .failing, .stopping, .restarting: false
+        }
     }
 
     /// Whether a restart holds the service (stopping, down in its backoff, or starting again).
@@ -337,7 +413,7 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     var hasStepInFlight: Bool {
         switch life {
         case .stopping, .restarting(.stopping, _, _), .restarting(.starting, _, _): true
-        case .down, .acquiring, .running, .restarting: false
+        case .down, .acquiring, .failingStart, .running, .failing, .restarting: false
         }
     }
 
@@ -357,11 +433,16 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     /// A restart stops the service (it, or one of its dependencies, failed): emit the transition and
     /// call `stop()`; the holders stay counted.
     mutating func restartStopBegan() throws(LifecycleError) -> Transition {
-        guard case .running(let holders) = life, holders > 0 else {
-            throw .illegalTransition(service, from: state, to: .stopping)
+        let (holders, waiters): (Int, [Parked])
+        switch life {
+        case .running(let count): (holders, waiters) = (count, [])
+        case .failing(let count, let parked): (holders, waiters) = (count, parked)
+        case .down, .acquiring, .failingStart, .stopping, .restarting: (holders, waiters) = (0, [])
         }
+        guard holders > 0 else { throw .illegalTransition(service, from: state, to: .stopping) }
         let transition = try move(from: .running, to: .stopping)
-        life = .restarting(.stopping, holders: holders, waiters: [])
+        // Holders waiting for a failed life to end wait for the restart's stop.
+        life = .restarting(.stopping, holders: holders, waiters: waiters)
         return transition
     }
 
@@ -406,6 +487,18 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         let transition = try move(from: .starting, to: .failed)
         life = .restarting(.failed, holders: holders, waiters: [])
         return (transition, waiters.map(\.waiter))
+    }
+
+    /// A background task of the starting or running service threw and no restart was made: the
+    /// trees holding it fail, and no new holder joins this life (they wait until it is over, then
+    /// start a new one).
+    mutating func lifeFailed() {
+        switch life {
+        case .running(let holders): life = .failing(holders: holders, waiters: [])
+        case .acquiring(.starting, let holders, let waiters):
+            life = .failingStart(holders: holders, waiters: waiters, joiners: [])
+        case .down, .acquiring, .failing, .failingStart, .stopping, .restarting: break
+        }
     }
 
     /// One of the service's background tasks threw.

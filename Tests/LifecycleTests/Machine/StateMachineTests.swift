@@ -165,6 +165,73 @@ import Testing
         #expect(request(&machine, 5) == .startDependencies)
     }
 
+    /// DESIGN §4: a life whose task failed its trees is not joined. A new holder waits, uncounted,
+    /// for the stop its last holder makes, then asks again and starts a new life; one that gives up
+    /// meanwhile leaves. The state stays `running` until that stop: no transition of its own.
+    @Test func aNewHolderOfAFailedLifeWaitsForItsStopAndIsNotCounted() throws {
+        var machine = Machine(service: id)
+        _ = request(&machine, 0)
+        _ = try machine.dependenciesStarted()
+        _ = try machine.startReturned()
+        _ = request(&machine, 0)  // two holders
+        machine.lifeFailed()
+        #expect(machine.state == .running && machine.holders == 2)
+        #expect(machine.taskFailed() == .failTrees)
+        #expect(request(&machine, 7) == .waitForStop)
+        #expect(request(&machine, 8) == .waitForStop)
+        #expect(machine.holders == 2)
+        #expect(machine.waiterLeft(token: 8) == 8)
+        #expect(try machine.releaseRequested() == .keepRunning)
+        #expect(try machine.releaseRequested() == .callStop(Transition(from: .running, to: .stopping)))
+        let (stopped, waiters) = try machine.stopFinished(failed: false)
+        #expect(stopped == Transition(from: .stopping, to: .stopped) && waiters == [7])
+        #expect(request(&machine, 7) == .startDependencies)
+    }
+
+    /// The same while it starts: the holders counted before the failure are bound to the life and
+    /// learn its outcome; a holder that came later waits, uncounted, for the life to be over: its
+    /// stop after a late success, or the end of its winding down after a failed start.
+    @Test func aNewHolderOfAFailedStartDoesNotJoinIt() throws {
+        var running = Machine(service: id)
+        _ = request(&running, 0)
+        _ = try running.dependenciesStarted()
+        #expect(request(&running, 1) == .waitForStart)
+        running.lifeFailed()
+        #expect(running.state == .starting && running.isCallingStart)
+        #expect(request(&running, 2) == .waitForStop)
+        #expect(running.holders == 2)
+        let (started, bound) = try running.startReturned()
+        #expect(started == Transition(from: .starting, to: .running) && bound == [1])
+        #expect(request(&running, 3) == .waitForStop)
+        _ = try running.releaseRequested()
+        #expect(try running.releaseRequested() == .callStop(Transition(from: .running, to: .stopping)))
+        #expect(try running.stopFinished(failed: false).1 == [2, 3])
+
+        var failed = Machine(service: id)
+        _ = request(&failed, 0)
+        _ = try failed.dependenciesStarted()
+        failed.lifeFailed()
+        #expect(request(&failed, 4) == .waitForStop)
+        let (transition, waiters) = try failed.startAttemptFailed(earlierLifeWindsDown: true)
+        #expect(transition == Transition(from: .starting, to: .failed) && waiters.isEmpty)
+        #expect(failed.earlierLifeEnded() == [4])
+        #expect(request(&failed, 4) == .startDependencies)
+    }
+
+    /// A restart of a dependency may take a failed life down (its dependents go first): the
+    /// holders waiting for that life wait for the restart's stop instead.
+    @Test func aRestartTakingAFailedLifeCarriesItsWaitingHolders() throws {
+        var machine = Machine(service: id)
+        _ = request(&machine, 0)
+        _ = try machine.dependenciesStarted()
+        _ = try machine.startReturned()
+        machine.lifeFailed()
+        #expect(request(&machine, 4) == .waitForStop)
+        #expect(machine.isRestartable)
+        #expect(try machine.restartStopBegan() == Transition(from: .running, to: .stopping))
+        #expect(try machine.restartStopFinished(failed: false).1 == [4])
+    }
+
     @Test(arguments: ServiceState.allCases)
     func everyStateAnswersEveryRequestWithoutATrap(state: ServiceState) {
         // Facts that do not fit the phase are refused with an error (or change nothing), never a crash.
