@@ -107,7 +107,7 @@ extension Coordinator {
     }
 
     /// Starts a task that drives `strand`; it starts cancelled when the walk is.
-    private func spawnDriver(for strand: Int, in walk: Int) {
+    func spawnDriver(for strand: Int, in walk: Int) {
         let driver = nextNumber()
         let runner = ObjectIdentifier(walks[walk]!.runner)
         // The stops run as the runner's own work: a `stop()` of this runner called from one of them
@@ -325,7 +325,7 @@ extension Coordinator {
 
     /// Emits the end of a stop and queues the release of the node's stages, the last stage first
     /// (a restart's stop keeps them).
-    private func stopEnded(_ stop: StopInFlight, in strand: Int, error: (any Error)?) {
+    func stopEnded(_ stop: StopInFlight, in strand: Int, error: (any Error)?) {
         let (node, plan) = (stop.node, stop.plan)
         let current = strands[strand]!
         let walk = walks[current.walk]!
@@ -374,52 +374,5 @@ extension Coordinator {
         guard walks[walk] != nil else { return }
         walks[walk]!.isCancelled = true
         for driver in walks[walk]!.drivers.values { driver.cancel() }
-    }
-
-    // MARK: The watchdog
-
-    /// Makes sure the watchdog wakes no later than `deadline`.
-    ///
-    /// Deadlines only grow while stops of one timeout follow each other, so the watchdog is armed once
-    /// per walk and re-armed only when a shorter timeout comes after a longer one.
-    private func armWatchdog(of walk: Int, until deadline: Duration) {
-        let state = walks[walk]!
-        if state.watchdog != nil, state.watchdogWake <= deadline { return }
-        state.watchdog?.cancel()
-        let claim = nextNumber()
-        let clock = state.runner.clock
-        let delay = max(.zero, deadline - clock.elapsed())
-        state.watchdogWake = deadline
-        state.watchdogClaim = claim
-        state.watchdog = Task {
-            do { try await clock.sleep(delay) } catch { return }  // cancelled: the walk ended or re-armed
-            self.deadlinePassed(in: walk, claim: claim)
-        }
-    }
-
-    /// The watchdog woke: abandon every stop past its deadline, then re-arm for the next one.
-    private func deadlinePassed(in walk: Int, claim: Int) {
-        guard walks[walk]?.watchdogClaim == claim else { return }
-        walks[walk]!.watchdog = nil
-        let now = walks[walk]!.runner.clock.elapsed()
-        // Only the strands of this walk that await a stop: as many as stops run in parallel.
-        let waiting = strands.filter { $0.value.walk == walk && $0.value.inFlight != nil }
-        for (strand, state) in waiting where state.inFlight!.deadline <= now {
-            abandon(state.inFlight!, in: strand)
-        }
-        if let next = waiting.values.compactMap(\.inFlight?.deadline).filter({ $0 > now }).min() {
-            armWatchdog(of: walk, until: next)
-        }
-    }
-
-    /// A stop ran past its graceful timeout: cancel its driver, fail the service, go on with a new driver.
-    private func abandon(_ stop: StopInFlight, in strand: Int) {
-        let walk = strands[strand]!.walk
-        strands[strand]!.inFlight = nil
-        walks[walk]!.drivers.removeValue(forKey: stop.driver)?.cancel()
-        for task in ServiceTable.shared.takeTasks(of: stop.node.record, life: stop.life) { task.cancel() }
-        let error = LifecycleError.stopTimedOut(stop.node.id, after: stop.node.gracefulShutdownTimeout)
-        stopEnded(stop, in: strand, error: error)
-        spawnDriver(for: strand, in: walk)
     }
 }
