@@ -263,8 +263,10 @@ extension Coordinator {
                 current.steps.append(then.isEmpty ? .release(index, plan) : .releaseRoot(index, plan, then: then))
                 return .awaitRestartStep(id, token: nextNumber())
             case .leaveRestart(let waiters):
-                // Down already (a restart's backoff): nothing to stop; its dependencies go.
+                // Down already (a restart's backoff): nothing to stop; its dependencies go. A failed
+                // restart's start() still running holds back the next life (see `startMembers`).
                 restartLeft(id)
+                if startsStillRunning.contains(id) { owner.machine.holdBackNewLives() }
                 current.steps.append(.forget(id, waiters: waiters))
                 takeBackDependencies(of: owner.node, in: owner.plan, for: walk.runner)
                 for stage in owner.node.stages { current.steps.append(.stage(stage, owner.plan)) }

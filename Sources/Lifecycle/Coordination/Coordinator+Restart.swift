@@ -254,6 +254,9 @@ extension Coordinator {
                 }
                 let hasEnded = await Self.awaitWorkEnded(
                     attempt, limit: node.gracefulShutdownTimeout, for: restart.runner)
+                // Still running: once the restart lets the service go, no new life begins until
+                // that start() (and the stop of its late success) is over (DESIGN §4).
+                if !hasEnded { windDown(member, attempt: attempt, hasTasks: false) }
                 return (member, error, hasEnded)
             }
             // A start let go (cancelled) that returned anyway: the flag was for it alone, not for a

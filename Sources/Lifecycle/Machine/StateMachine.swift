@@ -299,6 +299,13 @@ struct StateMachine<Waiter: Sendable>: Sendable {
         return waiters.map(\.waiter)
     }
 
+    /// A restart's `start()` that failed still runs once the last holder let the service go: new
+    /// lives wait until it is over (``earlierLifeEnded()``), as for a first start's (DESIGN §4).
+    mutating func holdBackNewLives() {
+        guard case .down(let state, nil) = life else { return }
+        life = .down(state, earlierLife: [])
+    }
+
     // MARK: Stopping
 
     /// A holder lets the service go (its dependent stopped, or its runner stops).
