@@ -323,4 +323,93 @@ private func abandonFirstStart(of service: LifeService, coordinator: Coordinator
         #expect(!service.isRunning)
         #expect(await eventuallyIdle(coordinator))
     }
+
+    /// The tree stops while the restart's start() hangs ignoring its cancellation: the stop lets
+    /// the service go once that start is abandoned. A new tree started right then must not call
+    /// `start()` beside it.
+    @Test func aNewTreeDoesNotStartBesideARestartsStartItsStoppedTreeAbandoned() async throws {
+        let crash = Gate()
+        let gate = Gate()
+        let service = LifeService(
+            "restart-let-go", grace: .milliseconds(100),
+            restartPolicy: .onFailure(maxRestarts: 3, within: .seconds(60), backoff: .constant(.milliseconds(1)))
+        ) { me, number in
+            switch number {
+            case 1:
+                try me.addTask {
+                    await crash.wait()
+                    throw ProbeError(name: "crash")
+                }
+            case 2: await gate.wait()  // the restart's start: ignores its cancellation
+            default: break
+            }
+        }
+        let coordinator = Coordinator()
+        let first = makeRunner(service, coordinator: coordinator)
+        let run = Task { try await first.run() }
+        #expect(await eventually { service.isRunning })
+        crash.open()
+        #expect(await eventually { service.starts == 2 })
+        first.requestStop()
+        _ = await run.result
+        let second = makeRunner(service, coordinator: coordinator)
+        let secondStart = Task { try await second.start() }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(service.starts == 2, "start() called beside the restart's abandoned start()")
+        gate.open()
+        if case .failure(let error) = await secondStart.result {
+            #expect(error as? LifecycleError == .earlierStartStillRunning(service.serviceID, after: .milliseconds(100)))
+        }
+        try? await second.stop()
+        #expect(service.mostInFlight == 1, "two lives of one service overlapped")
+        #expect(await eventuallyIdle(coordinator))
+    }
+
+    /// A restart's start() throws after adding a task that ignores its cancellation (10 s grace);
+    /// the tree is escalated during the wait for that task. Escalating ends that tree's wait, not
+    /// the bound for a new tree: the new life does not begin beside the old task.
+    @Test func escalatingDuringARestartsFailedStartDoesNotLetANewLifeMeetItsTask() async throws {
+        let crash = Gate()
+        let release = Gate()
+        let oldTaskAlive = Locked(false)
+        let service = LifeService(
+            "restart-task", grace: .seconds(10),
+            restartPolicy: .onFailure(maxRestarts: 1, within: .seconds(60), backoff: .constant(.milliseconds(1)))
+        ) { me, number in
+            switch number {
+            case 1:
+                try me.addTask {
+                    await crash.wait()
+                    throw ProbeError(name: "crash")
+                }
+            case 2:
+                try me.addTask {
+                    oldTaskAlive.withLock { $0 = true }
+                    await release.wait()  // ignores its cancellation
+                    oldTaskAlive.withLock { $0 = false }
+                }
+                throw ProbeError(name: "restart")
+            default: break
+            }
+        }
+        let coordinator = Coordinator()
+        let first = makeRunner(service, coordinator: coordinator)
+        let run = Task { try await first.run() }
+        #expect(await eventually { service.isRunning })
+        crash.open()
+        #expect(await eventually { oldTaskAlive.withLock { $0 } })
+        try await Task.sleep(for: .milliseconds(50))
+        first.escalate(signal: 2)
+        _ = await run.result
+        let second = makeRunner(service, coordinator: coordinator)
+        let secondStart = Task { try await second.start() }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(
+            !(service.isRunning && oldTaskAlive.withLock { $0 }),
+            "a new life runs while a task of the failed restart's life still runs")
+        release.open()
+        _ = await secondStart.result
+        try? await second.stop()
+        #expect(await eventuallyIdle(coordinator))
+    }
 }
