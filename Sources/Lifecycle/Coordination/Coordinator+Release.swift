@@ -264,9 +264,9 @@ extension Coordinator {
                 return .awaitRestartStep(id, token: nextNumber())
             case .leaveRestart(let waiters):
                 // Down already (a restart's backoff): nothing to stop; its dependencies go. A failed
-                // restart's start() still running holds back the next life (see `startMembers`).
+                // restart's life still winding down holds back the next life (see `startMembers`).
                 restartLeft(id)
-                if startsStillRunning.contains(id) { owner.machine.holdBackNewLives() }
+                if windingDown[id] != nil { owner.machine.holdBackNewLives() }
                 current.steps.append(.forget(id, waiters: waiters))
                 takeBackDependencies(of: owner.node, in: owner.plan, for: walk.runner)
                 for stage in owner.node.stages { current.steps.append(.stage(stage, owner.plan)) }

@@ -246,7 +246,13 @@ extension Coordinator {
                 restartWindingDown.insert(member)
                 let tasks = ServiceTable.shared.takeTasks(of: node.record, life: life)
                 for task in tasks { task.cancel() }
-                await Self.awaitEnded(tasks, limit: node.gracefulShutdownTimeout, for: restart.runner)
+                // It winds down as a first start's failed life does: once the restart lets it go, a
+                // new life waits for that start() and, even past an escalation, for its tasks
+                // (bounded by the grace time) (DESIGN §4).
+                windDown(member, attempt: attempt, hasTasks: !tasks.isEmpty)
+                await awaitFailedLifeTasks(
+                    tasks, windingDown: tasks.isEmpty ? [] : [member], limit: node.gracefulShutdownTimeout,
+                    for: restart.runner)
                 restartWindingDown.remove(member)
                 if let (failed, waiters) = try? entry.machine.restartStartFailed() {
                     emitToHolders(failed, of: node, error: error)
@@ -254,9 +260,6 @@ extension Coordinator {
                 }
                 let hasEnded = await Self.awaitWorkEnded(
                     attempt, limit: node.gracefulShutdownTimeout, for: restart.runner)
-                // Still running: once the restart lets the service go, no new life begins until
-                // that start() (and the stop of its late success) is over (DESIGN §4).
-                if !hasEnded { windDown(member, attempt: attempt, hasTasks: false) }
                 return (member, error, hasEnded)
             }
             // A start let go (cancelled) that returned anyway: the flag was for it alone, not for a

@@ -76,21 +76,6 @@ extension Coordinator {
         for task in tasks { await task.value }
     }
 
-    /// Waits for cancelled background tasks to end (a failed start's tasks, DESIGN §4), for at most
-    /// `limit`, and no longer once the runner escalates.
-    nonisolated static func awaitEnded(_ tasks: [Task<Void, Never>], limit: Duration, for runner: ServiceRunner) async {
-        guard !tasks.isEmpty else { return }
-        let wait = StartAttempt()
-        let waiting = Task {
-            for task in tasks { await task.value }
-            wait.finish(.returned)
-        }
-        // Counted as a cancelled start: it gets `limit`, and an escalation ends it at once.
-        runner.startCancelled(wait, grace: limit)
-        _ = await wait.outcome()
-        waiting.cancel()
-    }
-
     /// Waits for the cancelled background tasks of failed starts (DESIGN §4) for at most `limit`,
     /// no longer once the runner escalates, then reports the wind-down of `ids`
     /// (``failedLifePartEnded(_:)``).

@@ -6,8 +6,9 @@
 /// cancelled start gets the time a stop gets, then it is abandoned). A `start()` that returns
 /// after it was abandoned finds the outcome decided and stops its service at once.
 ///
-/// The same race bounds the wait for a failed start's background tasks (``Coordinator/awaitEnded(_:limit:for:)``):
-/// they get the grace time, and an escalation ends the wait at once.
+/// The same race bounds the wait for a failed start's background tasks
+/// (``Coordinator/awaitFailedLifeTasks(_:windingDown:limit:for:)``): they get the grace time, and
+/// an escalation ends the walk's wait at once.
 final class StartAttempt: Sendable {
     /// How the attempt ended.
     enum Outcome: Sendable {
@@ -24,7 +25,7 @@ final class StartAttempt: Sendable {
         var graceTimer: Task<Void, Never>?
         var isCancelled = false
         var hasWorkEnded = false
-        var onWorkEnded: (@Sendable () -> Void)?
+        var onWorkEnded: [@Sendable () -> Void] = []
     }
 
     private let state = Locked(State())
@@ -61,20 +62,20 @@ final class StartAttempt: Sendable {
     /// The task running `start()` is over (after the stop of a late success): runs what
     /// ``whenWorkEnds(_:)`` registered.
     func workEnded() {
-        let action = state.withLock { state in
+        let actions = state.withLock { state in
             state.hasWorkEnded = true
-            defer { state.onWorkEnded = nil }
+            defer { state.onWorkEnded = [] }
             return state.onWorkEnded
         }
-        action?()
+        for action in actions { action() }
     }
 
-    /// Registers `action` to run once the task running `start()` is over; `false`, and nothing
-    /// registered, when it is over already.
+    /// Registers `action` (beside any registered before) to run once the task running `start()`
+    /// is over; `false`, and nothing registered, when it is over already.
     func whenWorkEnds(_ action: @escaping @Sendable () -> Void) -> Bool {
         state.withLock { state in
             guard !state.hasWorkEnded else { return false }
-            state.onWorkEnded = action
+            state.onWorkEnded.append(action)
             return true
         }
     }

@@ -58,7 +58,9 @@ private final class LifeService: Service, Sendable {
     }
 }
 
-private func makeRunner(_ service: any Service, coordinator: Coordinator, clock: some Clock<Duration> = ContinuousClock())
+private func makeRunner(
+    _ service: any Service, coordinator: Coordinator, clock: some Clock<Duration> = ContinuousClock()
+)
     -> ServiceRunner
 {
     ServiceRunner(service, observers: [], signals: [], clock: clock, coordinator: coordinator)
@@ -156,7 +158,8 @@ private func abandonFirstStart(of service: LifeService, coordinator: Coordinator
 
     /// The error says which service, why, and what to do.
     @Test func theRefusalExplainsItself() {
-        let message = String(describing: LifecycleError.earlierStartStillRunning(ServiceID(name: "db", number: 1), after: .seconds(2)))
+        let message = String(
+            describing: LifecycleError.earlierStartStillRunning(ServiceID(name: "db", number: 1), after: .seconds(2)))
         #expect(message.contains("db") && message.contains("2") && message.contains("cancellation"))
     }
 
