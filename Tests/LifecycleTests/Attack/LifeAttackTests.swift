@@ -330,7 +330,8 @@ private func abandonFirstStart(of service: LifeService, coordinator: Coordinator
     /// The tree stops while the restart's start() hangs ignoring its cancellation: the stop lets
     /// the service go once that start is abandoned. A new tree started right then must not call
     /// `start()` beside it.
-    @Test func aNewTreeDoesNotStartBesideARestartsStartItsStoppedTreeAbandoned() async throws {
+    @Test(arguments: [false, true])
+    func aNewTreeDoesNotStartBesideARestartsStartItsStoppedTreeAbandoned(escalating: Bool) async throws {
         let crash = Gate()
         let gate = Gate()
         let service = LifeService(
@@ -354,6 +355,7 @@ private func abandonFirstStart(of service: LifeService, coordinator: Coordinator
         crash.open()
         #expect(await eventually { service.starts == 2 })
         first.requestStop()
+        if escalating { first.escalate(signal: 2) }
         _ = await run.result
         let second = makeRunner(service, coordinator: coordinator)
         let secondStart = Task { try await second.start() }
@@ -413,6 +415,61 @@ private func abandonFirstStart(of service: LifeService, coordinator: Coordinator
         release.open()
         _ = await secondStart.result
         try? await second.stop()
+        #expect(await eventuallyIdle(coordinator))
+    }
+
+    /// A member of a `Parallel` stage waits for an abandoned start() and is refused: its siblings
+    /// are stopped again, the root never starts, and the start throws the refusal.
+    @Test func aParallelMemberRefusedRollsBackItsSiblings() async throws {
+        let gate = Gate()
+        let stuck = stubborn("parallel-stuck", gate: gate, grace: .milliseconds(100))
+        let coordinator = Coordinator()
+        await abandonFirstStart(of: stuck, coordinator: coordinator)
+        let siblings = (0..<3).map { index in LifeService("sibling\(index)", grace: .seconds(1)) { _, _ in } }
+        let root = LifeService(
+            "root", dependencies: [Parallel(siblings[0], stuck, siblings[1], siblings[2])], grace: .seconds(1)
+        ) { _, _ in }
+        let runner = makeRunner(root, coordinator: coordinator)
+        await #expect(throws: LifecycleError.earlierStartStillRunning(stuck.serviceID, after: .milliseconds(100))) {
+            try await runner.start()
+        }
+        #expect(root.starts == 0 && stuck.starts == 1)
+        for sibling in siblings { #expect(sibling.starts == sibling.stops && !sibling.isRunning) }
+        gate.open()
+        #expect(await eventually { stuck.stops == 1 })
+        #expect(await eventuallyIdle(coordinator))
+    }
+
+    /// A restart's start() fails with a task that ignores its cancellation (100 ms grace): once the
+    /// grace passed, the restart tries again and the service runs; nothing hangs, no tree fails,
+    /// and the coordinator ends idle once the old task ended.
+    @Test func aRestartRetriesAfterItsFailedStartsTaskGraceAndNothingHangs() async throws {
+        let crash = Gate()
+        let release = Gate()
+        let service = LifeService(
+            "restart-retry", grace: .milliseconds(100),
+            restartPolicy: .onFailure(maxRestarts: 3, within: .seconds(60), backoff: .constant(.milliseconds(1)))
+        ) { me, number in
+            switch number {
+            case 1:
+                try me.addTask {
+                    await crash.wait()
+                    throw ProbeError(name: "crash")
+                }
+            case 2:
+                try me.addTask { await release.wait() }  // ignores its cancellation
+                throw ProbeError(name: "restart")
+            default: break
+            }
+        }
+        let coordinator = Coordinator()
+        let runner = makeRunner(service, coordinator: coordinator)
+        try await runner.start()
+        crash.open()
+        #expect(await eventually { service.starts == 3 && service.isRunning })
+        #expect(runner.state(of: service) == .running)
+        try await runner.stop()
+        release.open()
         #expect(await eventuallyIdle(coordinator))
     }
 }
