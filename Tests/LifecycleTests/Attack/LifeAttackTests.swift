@@ -216,6 +216,11 @@ private func abandonFirstStart(of service: LifeService, coordinator: Coordinator
         #expect(await eventually { clock.hasSleeper(wakingIn: .seconds(5)) })  // the bound
         gate.open()
         #expect(await eventually { stuck.stops == 1 })
+        // The coordinator has learned that the start() is over (not only that stop() was called).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while await !coordinator.startsStillRunning.isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(1))
+        }
         clock.advance(by: .seconds(5))
         try await secondStart.value
         #expect(stuck.isRunning && stuck.starts == 2)
