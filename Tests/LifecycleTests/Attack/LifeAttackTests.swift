@@ -477,4 +477,35 @@ private func abandonFirstStart(of service: LifeService, coordinator: Coordinator
         release.open()
         #expect(await eventuallyIdle(coordinator))
     }
+
+    /// README `add`: "A stop request while it starts cancels it". An add waiting (10 s bound) for
+    /// a dependency's timed-out start() still running ends with `CancellationError` when the tree
+    /// stops, its fresh dependency stopped again, and the stop returns promptly.
+    @Test func stoppingTheTreeWhileAnAddWaitsForAnEarlierStartEndsBoth() async throws {
+        let gate = Gate()
+        let stuck = stubborn("add-stuck", gate: gate, grace: .seconds(10), startTimeout: .milliseconds(20))
+        let coordinator = Coordinator()
+        let failed = makeRunner(stuck, coordinator: coordinator)
+        await #expect(throws: LifecycleError.startTimedOut(stuck.serviceID, after: .milliseconds(20))) {
+            try await failed.start()
+        }
+        let fresh = LifeService("add-fresh", grace: .seconds(1)) { _, _ in }
+        let added = LifeService("add-added", dependencies: [fresh, stuck], grace: .seconds(1)) { _, _ in }
+        let root = LifeService("add-root", grace: .seconds(1)) { _, _ in }
+        let runner = makeRunner(root, coordinator: coordinator)
+        try await runner.start()
+        let adding = Task { try await runner.add(added) }
+        #expect(await eventually { fresh.starts == 1 })
+        try await Task.sleep(for: .milliseconds(50))
+        let clock = ContinuousClock()
+        let began = clock.now
+        try await runner.stop()
+        let outcome = await adding.result
+        #expect(clock.now - began < .seconds(5), "the stop must not wait for the 10 s bound")
+        #expect(throws: CancellationError.self) { try outcome.get() }
+        #expect(fresh.stops == 1 && added.starts == 0 && root.stops == 1 && stuck.starts == 1)
+        gate.open()
+        #expect(await eventually { stuck.stops == 1 })
+        #expect(await eventuallyIdle(coordinator))
+    }
 }
