@@ -378,13 +378,15 @@ private func abandonFirstStart(of service: LifeService, coordinator: Coordinator
     /// A restart's start() throws after adding a task that ignores its cancellation (10 s grace);
     /// the tree is escalated during the wait for that task. Escalating ends that tree's wait, not
     /// the bound for a new tree: the new life does not begin beside the old task.
-    @Test func escalatingDuringARestartsFailedStartDoesNotLetANewLifeMeetItsTask() async throws {
+    @Test(arguments: [1, 3])
+    func escalatingDuringARestartsFailedStartDoesNotLetANewLifeMeetItsTask(maxRestarts: Int) async throws {
         let crash = Gate()
         let release = Gate()
         let oldTaskAlive = Locked(false)
         let service = LifeService(
             "restart-task", grace: .seconds(10),
-            restartPolicy: .onFailure(maxRestarts: 1, within: .seconds(60), backoff: .constant(.milliseconds(1)))
+            restartPolicy: .onFailure(
+                maxRestarts: maxRestarts, within: .seconds(60), backoff: .constant(.milliseconds(1)))
         ) { me, number in
             switch number {
             case 1:
@@ -411,6 +413,7 @@ private func abandonFirstStart(of service: LifeService, coordinator: Coordinator
         try await Task.sleep(for: .milliseconds(50))
         first.escalate(signal: 2)
         _ = await run.result
+        #expect(service.starts == 2, "a restart retried beside the failed life's task")
         let second = makeRunner(service, coordinator: coordinator)
         let secondStart = Task { try await second.start() }
         try await Task.sleep(for: .milliseconds(300))
