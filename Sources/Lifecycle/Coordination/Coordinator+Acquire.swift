@@ -171,7 +171,7 @@ extension Coordinator {
     ) -> Task<Void, Never> {
         Task {
             do { try await clock.sleep(limit) } catch { return }  // cancelled: the wait ended first
-            guard startsStillRunning.contains(id) else { return }
+            guard let attempt = startsStillRunning[id], !attempt.isWorkOver else { return }
             let error = LifecycleError.earlierStartStillRunning(id, after: limit)
             held[id]?.machine.waiterLeft(token: token)?.resume(throwing: error)
         }

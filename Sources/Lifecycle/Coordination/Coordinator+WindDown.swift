@@ -7,8 +7,8 @@ extension Coordinator {
     /// of an earlier life never meets a later one.
     func windDown(_ id: ServiceID, attempt: StartAttempt?, hasTasks: Bool) {
         var parts = hasTasks ? 1 : 0
-        if let attempt, attempt.whenWorkEnds({ Task { await self.failedStartEnded(id) } }) {
-            startsStillRunning.insert(id)
+        if let attempt, attempt.whenWorkEnds({ Task { await self.failedStartEnded(id, attempt: attempt) } }) {
+            startsStillRunning[id] = attempt
             parts += 1
         }
         if parts == 0 {
@@ -18,9 +18,10 @@ extension Coordinator {
         }
     }
 
-    /// The `start()` of a failed life returned (after the stop of its late success, if any).
-    func failedStartEnded(_ id: ServiceID) {
-        startsStillRunning.remove(id)
+    /// The `start()` of a failed life returned (after the stop of its late success, if any). A
+    /// later failed attempt's entry stays: only its own end removes it.
+    func failedStartEnded(_ id: ServiceID, attempt: StartAttempt) {
+        if startsStillRunning[id] === attempt { startsStillRunning[id] = nil }
         failedLifePartEnded(id)
     }
 

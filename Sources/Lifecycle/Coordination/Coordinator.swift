@@ -38,7 +38,9 @@ actor Coordinator {
     var windingDown: [ServiceID: Int] = [:]
     /// The failed lives among them whose `start()` (abandoned) has not returned yet, or whose late
     /// success is still being stopped: a new start waits for it at most its gracefulShutdownTimeout.
-    var startsStillRunning: Set<ServiceID> = []
+    /// Keyed by service, the attempt whose work is awaited: the bound reads the attempt itself, so a
+    /// `start()` that returned a moment before the coordinator heard of it is not taken for running.
+    var startsStillRunning: [ServiceID: StartAttempt] = [:]
     var runners: [ObjectIdentifier: RunningTree] = [:]
     /// Restarts in progress (see `Coordinator+Restart.swift`), the restart each member belongs to,
     /// and when each service was restarted, for its policy's window.

@@ -70,6 +70,9 @@ final class StartAttempt: Sendable {
         for action in actions { action() }
     }
 
+    /// Whether the task running `start()` is over (read under the lock, before the actions run).
+    var isWorkOver: Bool { state.withLock { $0.hasWorkEnded } }
+
     /// Registers `action` (beside any registered before) to run once the task running `start()`
     /// is over; `false`, and nothing registered, when it is over already.
     func whenWorkEnds(_ action: @escaping @Sendable () -> Void) -> Bool {
