@@ -222,8 +222,7 @@ extension Coordinator {
             // Waiters learn the outcome now; a new life waits until this one wound down.
             resume(waiters, with: error)
             forgetIfUnused(id)
-            await awaitFailedLifeTasks(
-                tasks, windingDown: tasks.isEmpty ? [] : [id], limit: node.gracefulShutdownTimeout, for: runner)
+            await awaitFailedLifeTasks(tasks, windingDown: [id], limit: node.gracefulShutdownTimeout, for: runner)
             await rollBack(node.stages.map { .stage($0, plan) }, for: runner)
             return .failure(error)
         }

@@ -247,14 +247,11 @@ extension Coordinator {
         }
         let transition: Transition
         do {
-            let action = try owner.machine.releaseRequested()
-            // Held by this walk while a restart's step is in flight, or its own stop (see `stopEnded`).
-            switch action {
-            case .keepRunning, .leaveRestart: holdReleased(id, for: walk.runner)
-            case .callStop, .waitForRestartStep: break
-            }
-            switch action {
+            // The walk's hold goes with the release, or once its own stop ended (see `stopEnded`);
+            // while a restart's step is in flight it asks again and keeps it.
+            switch try owner.machine.releaseRequested() {
             case .keepRunning:
+                holdReleased(id, for: walk.runner)
                 current.steps += then
                 return nil
             case .callStop(let stopping):
@@ -265,6 +262,7 @@ extension Coordinator {
             case .leaveRestart(let waiters):
                 // Down already (a restart's backoff): nothing to stop; its dependencies go. A failed
                 // restart's life still winding down holds back the next life (see `startMembers`).
+                holdReleased(id, for: walk.runner)
                 restartLeft(id)
                 if windingDown[id] != nil { owner.machine.holdBackNewLives() }
                 current.steps.append(.forget(id, waiters: waiters))

@@ -251,8 +251,7 @@ extension Coordinator {
                 // (bounded by the grace time) (DESIGN §4).
                 windDown(member, attempt: attempt, hasTasks: !tasks.isEmpty)
                 await awaitFailedLifeTasks(
-                    tasks, windingDown: tasks.isEmpty ? [] : [member], limit: node.gracefulShutdownTimeout,
-                    for: restart.runner)
+                    tasks, windingDown: [member], limit: node.gracefulShutdownTimeout, for: restart.runner)
                 restartWindingDown.remove(member)
                 if let (failed, waiters) = try? entry.machine.restartStartFailed() {
                     emitToHolders(failed, of: node, error: error)

@@ -77,8 +77,9 @@ extension Coordinator {
     }
 
     /// Waits for the cancelled background tasks of failed starts (DESIGN §4) for at most `limit`,
-    /// no longer once the runner escalates, then reports the wind-down of `ids`
-    /// (``failedLifePartEnded(_:)``).
+    /// no longer once the runner escalates; once they ended or `limit` passed, reports the
+    /// wind-down of `ids` (``failedLifePartEnded(_:)``). Without tasks there is nothing to wait
+    /// for and no part to report (``windDown(_:attempt:hasTasks:)`` counted none).
     ///
     /// The escalation ends only this walk's wait: the next lives of `ids` still wait until the
     /// tasks ended or `limit` passed, so that escalating the failed tree never lets another tree's
@@ -86,31 +87,21 @@ extension Coordinator {
     func awaitFailedLifeTasks(
         _ tasks: [Task<Void, Never>], windingDown ids: [ServiceID], limit: Duration, for runner: ServiceRunner
     ) async {
-        guard !tasks.isEmpty else {
-            for id in ids { failedLifePartEnded(id) }
-            return
-        }
+        guard !tasks.isEmpty else { return }
         let ended = StartAttempt()  // the tasks ended, or `limit` passed; never an escalation
         let waiting = Task {
             for task in tasks { await task.value }
             ended.finish(.returned)
         }
         ended.cancelled(grace: limit, clock: runner.clock)
-        let walkWait = StartAttempt()  // `ended`, or the runner escalated
-        let following = Task {
+        let walkWait = StartAttempt()  // the report below, or the runner escalated
+        Task {  // on the actor: without an escalation, the report comes before the walk goes on
             _ = await ended.outcome()
+            waiting.cancel()
+            for id in ids { failedLifePartEnded(id) }
             walkWait.finish(.returned)
         }
         runner.startCancelled(walkWait, grace: .practicallyNever)
-        if case .returned = await walkWait.outcome() {
-            waiting.cancel()
-            for id in ids { failedLifePartEnded(id) }
-            return
-        }
-        Task {
-            await following.value
-            waiting.cancel()
-            for id in ids { failedLifePartEnded(id) }
-        }
+        _ = await walkWait.outcome()
     }
 }

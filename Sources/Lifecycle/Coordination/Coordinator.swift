@@ -151,9 +151,7 @@ actor Coordinator {
         // every one of them.
         if !holding.isEmpty {
             for service in servicesHolding(id) {
-                guard let entry = held[service], !entry.machine.isFailedLife else { continue }
-                entry.machine.lifeFailed()
-                if entry.machine.isFailedLife { lifeFailures[service] = error }
+                if held[service]?.machine.lifeFailed() == true { lifeFailures[service] = error }
             }
         }
         for runner in told { runner.fail(error) }

@@ -499,13 +499,18 @@ struct StateMachine<Waiter: Sendable>: Sendable {
     /// A background task of the starting or running service threw and no restart was made: the
     /// trees holding it fail, and no new holder joins this life (they wait until it is over, then
     /// start a new one).
-    mutating func lifeFailed() {
+    ///
+    /// - Returns: whether this call marked the life failed (it was starting or running, and not
+    ///   failed already).
+    @discardableResult
+    mutating func lifeFailed() -> Bool {
         switch life {
         case .running(let holders): life = .failing(holders: holders, waiters: [])
         case .acquiring(.starting, let holders, let waiters):
             life = .failingStart(holders: holders, waiters: waiters, joiners: [])
-        case .down, .acquiring, .failing, .failingStart, .stopping, .restarting: break
+        case .down, .acquiring, .failing, .failingStart, .stopping, .restarting: return false
         }
+        return true
     }
 
     /// One of the service's background tasks threw.

@@ -174,7 +174,9 @@ import Testing
         _ = try machine.dependenciesStarted()
         _ = try machine.startReturned()
         _ = request(&machine, 0)  // two holders
-        machine.lifeFailed()
+        let marked = machine.lifeFailed()
+        let markedAgain = machine.lifeFailed()
+        #expect(marked && !markedAgain, "a running life is marked failed once")
         #expect(machine.state == .running && machine.holders == 2)
         #expect(machine.taskFailed() == .failTrees)
         #expect(request(&machine, 7) == .waitForStop)
