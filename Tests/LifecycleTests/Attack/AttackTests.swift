@@ -271,15 +271,25 @@ import Testing
     @Test func aTaskFailingWhileAnotherTreeWaitsForItsStartFailsBothTrees() async throws {
         let shared = TaskFailingDuringItsStart()
         let (failNow, finishStart) = (shared.failNow, shared.finishStart)
-        let runnerA = ServiceRunner(shared, signals: [])
+        let coordinator = Coordinator()
+        let runnerA = ServiceRunner(
+            shared, observers: [], signals: [], clock: ContinuousClock(), coordinator: coordinator)
         let rootB = ClosureService(name: "b-root", dependencies: [shared])
-        let runnerB = ServiceRunner(rootB, signals: [])
+        let runnerB = ServiceRunner(
+            rootB, observers: [], signals: [], clock: ContinuousClock(), coordinator: coordinator)
         let eventsB = collect(runnerB.events())
         let eventsA = collect(runnerA.events())
         let startA = Task { try await runnerA.start() }
         #expect(await eventually { shared.state == .starting })
         let startB = Task { try await runnerB.start() }
-        try await Task.sleep(for: .milliseconds(20))  // B parks, waiting for A's start
+        // B parks, waiting for A's start: from then on its tree holds the service. (A fixed sleep
+        // here let a slow run, under ThreadSanitizer, fail the task before B arrived.)
+        let (sharedID, treeB) = (shared.serviceID, ObjectIdentifier(runnerB))
+        let deadline = ContinuousClock.now + .seconds(30)
+        while await coordinator.runners[treeB]?.holds[sharedID] == nil, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        #expect(await coordinator.runners[treeB]?.holds[sharedID] != nil, "B never waited for A's start")
         failNow.open()
         try await Task.sleep(for: .milliseconds(20))
         finishStart.open()
